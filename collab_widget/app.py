@@ -1,0 +1,129 @@
+"""The Jupyter server extension: configuration, routes and lifecycle."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, Int, Unicode, default
+
+from .handlers import RoomsHandler, StatsHandler, socketio_handler
+from .protocol import Limits
+from .service import CollabService, ServiceSettings
+from .store import HistoryStore
+
+
+class CollabApp(ExtensionApp):
+    """Hosts the collab-widget Socket.IO endpoint at ``{base_url}collab/socket.io/``.
+
+    Every setting below can be set in ``jupyter_server_config.py`` (``c.CollabApp.history_limit
+    = 500``) or on the command line (``jupyter lab --CollabApp.history_limit=500``).
+    """
+
+    name = "collab_widget"
+    load_other_extensions = True
+
+    history_path = Unicode(
+        "",
+        config=True,
+        help="SQLite file holding the chat history. Default: collab_widget/history.sqlite3 in "
+        "the Jupyter data directory.",
+    )
+    history_limit = Int(1000, config=True, help="How many newest messages are kept per room.")
+    history_page_size = Int(
+        50, config=True, help="Messages returned by a join without 'since', and per history page."
+    )
+    history_fsync = Bool(
+        False,
+        config=True,
+        help="fsync every message (survives power loss, slower). Without it a message survives "
+        "a crash or restart of the server.",
+    )
+    max_text_length = Int(4000, config=True, help="Longest chat message, in characters.")
+    max_payload_bytes = Int(
+        65536, config=True, help="Largest event payload (JSON bytes) answered normally."
+    )
+    max_transport_bytes = Int(
+        1_000_000,
+        config=True,
+        help="Largest Engine.IO packet; a client sending more is disconnected.",
+    )
+    message_rate = Float(10.0, config=True, help="Chat messages per second per session.")
+    message_burst = Int(20, config=True, help="Chat messages a session may send at once.")
+    event_rate = Float(50.0, config=True, help="Events of any kind per second per session.")
+    event_burst = Int(100, config=True, help="Events of any kind a session may send at once.")
+    presence_rate = Float(30.0, config=True, help="Presence updates per second per session.")
+    presence_burst = Int(60, config=True, help="Presence updates a session may send at once.")
+    max_rooms_per_session = Int(20, config=True, help="Rooms one connection may be in at once.")
+    presence_hz = Float(
+        20.0, config=True, help="Presence batches per second at most, per member of a room."
+    )
+    presence_ttl = Float(
+        45.0, config=True, help="Seconds after which a presence state without update expires."
+    )
+    ping_interval = Float(
+        25.0, config=True, help="Seconds between Engine.IO pings to each client."
+    )
+    ping_timeout = Float(
+        20.0,
+        config=True,
+        help="Seconds to wait for a pong before a client counts as disconnected.",
+    )
+
+    @default("history_path")
+    def _default_history_path(self) -> str:
+        return os.path.join(jupyter_data_dir(), "collab_widget", "history.sqlite3")
+
+    def service_settings(self) -> ServiceSettings:
+        """The service's settings, from this app's traitlets."""
+        return ServiceSettings(
+            limits=Limits(
+                max_text_length=self.max_text_length, history_page_size=self.history_page_size
+            ),
+            max_payload_bytes=self.max_payload_bytes,
+            max_transport_bytes=self.max_transport_bytes,
+            message_rate=self.message_rate,
+            message_burst=self.message_burst,
+            event_rate=self.event_rate,
+            event_burst=self.event_burst,
+            presence_rate=self.presence_rate,
+            presence_burst=self.presence_burst,
+            max_rooms_per_session=self.max_rooms_per_session,
+            history_limit=self.history_limit,
+            presence_hz=self.presence_hz,
+            presence_ttl=self.presence_ttl,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+        )
+
+    def initialize_settings(self) -> None:
+        store = HistoryStore(self.history_path, self.history_limit, self.history_fsync)
+        store.open_now()
+        self.service = CollabService(
+            self.service_settings(), store, self.log, on_activity=self._touch_activity
+        )
+        self.log.info("collab: Socket.IO at collab/socket.io/, history in %s", self.history_path)
+
+    def _touch_activity(self) -> None:
+        # Chat and presence count as activity for Jupyter's (and JupyterHub's) idle culling.
+        self.settings["api_last_activity"] = datetime.now(timezone.utc)
+
+    def initialize_handlers(self) -> None:
+        api: dict[str, Any] = {"service": self.service}
+        self.handlers.extend(
+            [
+                (r"/collab/socket.io/", socketio_handler(self.service)),
+                (r"/collab/api/rooms", RoomsHandler, api),
+                (r"/collab/api/stats", StatsHandler, api),
+            ]
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self.service.start()
+
+    async def stop_extension(self) -> None:
+        self.log.info("collab: shutting down Socket.IO")
+        await self.service.stop()

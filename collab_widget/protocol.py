@@ -1,0 +1,225 @@
+"""Protocol v1: payload validation and error codes, with no I/O.
+
+Every client-to-server event payload goes through one ``parse_*`` function here. Each one
+either returns a small typed request object or raises :class:`ProtocolError`, whose
+:meth:`~ProtocolError.ack` is the error acknowledgement sent back to the client. See
+``docs/protocol.md`` for the wire format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+ROOM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.\-/:]+$")
+MAX_ROOM_NAME = 128
+MAX_CLIENT_ID = 64
+MAX_PATH = 1024
+MAX_CELL_ID = 64
+MAX_SELECTIONS = 16
+MAX_HISTORY_LIMIT = 200
+PRESENCE_MODES = frozenset({"edit", "command"})
+PRESENCE_ACTIVITY = frozenset({"active", "idle", "away"})
+
+
+class ProtocolError(Exception):
+    """A refused event: ``code`` is machine readable, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    def ack(self) -> dict[str, Any]:
+        """The error acknowledgement for this refusal."""
+        return {"ok": False, "error": {"code": self.code, "message": self.message, **self.extra}}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits the validators enforce (set from the extension's traitlets)."""
+
+    max_text_length: int = 4000
+    history_page_size: int = 50
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    room: str
+    since: int | None
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    room: str
+    text: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    room: str
+    before: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class PresenceRequest:
+    room: str
+    state: dict[str, Any] | None
+
+
+def _object(payload: object) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise ProtocolError("invalid_payload", "the payload must be a JSON object")
+    return payload
+
+
+def _required(payload: dict[str, Any], field: str) -> Any:
+    if field not in payload or payload[field] is None:
+        raise ProtocolError("missing_field", f"'{field}' is required")
+    return payload[field]
+
+
+def _string(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_type", f"'{field}' must be a string")
+    return value
+
+
+def _int(value: object, field: str, minimum: int = 0, maximum: int | None = None) -> int:
+    # bool is an int in Python but not in JSON: refuse it.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProtocolError("invalid_type", f"'{field}' must be an integer")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ProtocolError("invalid_value", f"'{field}' must be {bound}")
+    return value
+
+
+def _optional_int(
+    payload: dict[str, Any], field: str, minimum: int = 0, maximum: int | None = None
+) -> int | None:
+    value = payload.get(field)
+    return None if value is None else _int(value, field, minimum, maximum)
+
+
+def room_name(payload: dict[str, Any]) -> str:
+    """The validated ``room`` field of an object payload."""
+    name = _string(_required(payload, "room"), "room")
+    if not 1 <= len(name) <= MAX_ROOM_NAME or not ROOM_NAME_RE.match(name):
+        raise ProtocolError(
+            "invalid_room",
+            f"room names are 1-{MAX_ROOM_NAME} characters of letters, digits, space and _ . - / :",
+        )
+    return name
+
+
+def parse_room(payload: object) -> str:
+    """Validate a ``{room}`` payload (``leave``)."""
+    return room_name(_object(payload))
+
+
+def parse_join(payload: object) -> JoinRequest:
+    """Validate a ``join`` payload: ``{room, since?}``."""
+    data = _object(payload)
+    return JoinRequest(room=room_name(data), since=_optional_int(data, "since"))
+
+
+def parse_send(payload: object, limits: Limits) -> SendRequest:
+    """Validate a ``send`` payload: ``{room, text, client_id}``."""
+    data = _object(payload)
+    room = room_name(data)
+    text = _string(_required(data, "text"), "text")
+    if not text.strip() or len(text) > limits.max_text_length:
+        raise ProtocolError(
+            "invalid_text", f"text must be 1-{limits.max_text_length} characters, not blank"
+        )
+    client_id = _string(_required(data, "client_id"), "client_id")
+    if not 1 <= len(client_id) <= MAX_CLIENT_ID:
+        raise ProtocolError("invalid_client_id", f"client_id must be 1-{MAX_CLIENT_ID} characters")
+    return SendRequest(room=room, text=text, client_id=client_id)
+
+
+def parse_history(payload: object, limits: Limits) -> HistoryRequest:
+    """Validate a ``history`` payload: ``{room, before?, limit?}``."""
+    data = _object(payload)
+    room = room_name(data)
+    before = _optional_int(data, "before", minimum=1)
+    limit = _optional_int(data, "limit", minimum=1, maximum=MAX_HISTORY_LIMIT)
+    return HistoryRequest(room=room, before=before, limit=limit or limits.history_page_size)
+
+
+def parse_presence(payload: object) -> PresenceRequest:
+    """Validate a ``presence`` payload: ``{room, state}`` (``state`` may be null)."""
+    data = _object(payload)
+    room = room_name(data)
+    if "state" not in data:
+        raise ProtocolError("missing_field", "'state' is required (null clears it)")
+    state = data["state"]
+    return PresenceRequest(room=room, state=None if state is None else presence_state(state))
+
+
+def _position(value: object, field: str) -> dict[str, int]:
+    if not isinstance(value, dict) or set(value) != {"line", "column"}:
+        raise ProtocolError("invalid_presence", f"'{field}' must be {{line, column}}")
+    return {
+        "line": _presence_int(value["line"], f"{field}.line"),
+        "column": _presence_int(value["column"], f"{field}.column"),
+    }
+
+
+def _presence_int(value: object, field: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolError("invalid_presence", f"'{field}' must be an integer >= 0")
+    return value
+
+
+def _presence_str(value: object, field: str, maximum: int) -> str:
+    if not isinstance(value, str) or len(value) > maximum:
+        raise ProtocolError("invalid_presence", f"'{field}' must be a string of <= {maximum}")
+    return value
+
+
+def _presence_choice(value: object, field: str, choices: frozenset[str]) -> str:
+    if value not in choices:
+        raise ProtocolError("invalid_presence", f"'{field}' must be one of {sorted(choices)}")
+    return str(value)
+
+
+def _selections(value: object) -> list[dict[str, dict[str, int]]]:
+    if not isinstance(value, list) or len(value) > MAX_SELECTIONS:
+        raise ProtocolError(
+            "invalid_presence", f"'selections' must be a list of <= {MAX_SELECTIONS}"
+        )
+    result = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"anchor", "head"}:
+            raise ProtocolError("invalid_presence", "each selection must be {anchor, head}")
+        result.append({"anchor": _position(item["anchor"], "anchor"),
+                       "head": _position(item["head"], "head")})
+    return result
+
+
+_PRESENCE_FIELDS = {
+    "path": lambda v: _presence_str(v, "path", MAX_PATH),
+    "cell_id": lambda v: _presence_str(v, "cell_id", MAX_CELL_ID),
+    "cell_index": lambda v: _presence_int(v, "cell_index"),
+    "line": lambda v: _presence_int(v, "line"),
+    "column": lambda v: _presence_int(v, "column"),
+    "selections": _selections,
+    "mode": lambda v: _presence_choice(v, "mode", PRESENCE_MODES),
+    "activity": lambda v: _presence_choice(v, "activity", PRESENCE_ACTIVITY),
+}
+
+
+def presence_state(state: object) -> dict[str, Any]:
+    """Validate a presence state object and return a clean copy of it."""
+    if not isinstance(state, dict):
+        raise ProtocolError("invalid_presence", "'state' must be an object or null")
+    unknown = set(state) - set(_PRESENCE_FIELDS)
+    if unknown:
+        raise ProtocolError("invalid_presence", f"unknown presence fields: {sorted(unknown)}")
+    return {key: _PRESENCE_FIELDS[key](value) for key, value in state.items() if value is not None}

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from collab_widget.client import CollabClient
+
+from .jupyter import JupyterServer
+
+Connect = Callable[..., Awaitable[CollabClient]]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """One real Jupyter server with collab-widget for the tests of a module."""
+    jupyter = JupyterServer(tmp_path_factory.mktemp("jupyter")).start()
+    yield jupyter
+    jupyter.stop()
+
+
+@pytest_asyncio.fixture
+async def connect(server: JupyterServer) -> AsyncIterator[Connect]:
+    """``await connect("alice")``: a connected client of a test user (see tests/support)."""
+    clients: list[CollabClient] = []
+
+    async def _connect(user: str, transports: list[str] | None = None, **kw: Any) -> CollabClient:
+        target = kw.pop("target", server)
+        client = CollabClient(target.url, token=f"token-{user}", transports=transports, **kw)
+        await client.connect()
+        clients.append(client)
+        return client
+
+    yield _connect
+    for client in clients:
+        if client.connected:
+            await client.disconnect()
+
+
+class Inbox:
+    """Collects one server event of a client; ``await inbox.wait(n)`` for the first n."""
+
+    def __init__(self, client: CollabClient, event: str) -> None:
+        self.items: list[Any] = []
+        self._changed = asyncio.Event()
+        client.on(event, self._add)
+
+    def _add(self, data: Any) -> None:
+        self.items.append(data)
+        self._changed.set()
+
+    async def wait(self, count: int = 1, timeout: float = 5.0) -> list[Any]:
+        async def until() -> None:
+            while len(self.items) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+        return self.items
+
+
+def inbox(client: CollabClient, event: str) -> Inbox:
+    return Inbox(client, event)
+
+
+def test_root() -> Path:
+    return Path(__file__).parent
