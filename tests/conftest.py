@@ -16,9 +16,13 @@ Connect = Callable[..., Awaitable[CollabClient]]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    """One real Jupyter server with collab-widget for the tests of a module."""
-    jupyter = JupyterServer(tmp_path_factory.mktemp("jupyter")).start()
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JupyterServer]:
+    """One real Jupyter server with collab-widget for the tests of a module, started with the
+    module's ``SERVER_ARGS`` (if any)."""
+    args = getattr(request.module, "SERVER_ARGS", [])
+    jupyter = JupyterServer(tmp_path_factory.mktemp("jupyter"), args=args).start()
     yield jupyter
     jupyter.stop()
 
