@@ -64,7 +64,17 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
         async def open(self, *args: Any, **kwargs: Any) -> None:
             # Small frames (chat, presence) must not wait for Nagle's algorithm (~40 ms).
             self.set_nodelay(True)
+            # An upgrade names its Engine.IO session: remember whose socket this is, so the
+            # service can see when the connection falls behind.
+            self._eio_sid = self.get_query_argument("sid", None)
+            if self._eio_sid is not None:
+                service.websockets[self._eio_sid] = self
             await super().open(*args, **kwargs)
+
+        def on_close(self) -> None:
+            if getattr(self, "_eio_sid", None) is not None:
+                service.websockets.pop(self._eio_sid, None)
+            super().on_close()
 
         def get_compression_options(self) -> dict[str, Any] | None:
             # The engineio driver turns on permessage-deflate for every connection (about

@@ -28,6 +28,8 @@ from .rooms import Membership, Room, RoomRegistry, Session, UserInfo
 from .store import HistoryStore
 
 Ack = dict[str, Any]
+# A polling client with more packets than this waiting for its next GET is behind.
+POLL_BACKLOG = 8
 EventHandler = Callable[[Session, Any], Awaitable[Ack]]
 
 
@@ -115,6 +117,8 @@ class CollabService:
         self._inflight: dict[tuple[str, str, str], asyncio.Future[Ack | None]] = {}
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
         self._ticker: asyncio.Task[None] | None = None
+        # Engine.IO sid -> the tornado handler of its WebSocket (for upgraded connections).
+        self.websockets: dict[str, Any] = {}
         self._register()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -241,6 +245,28 @@ class CollabService:
                 socket.queue.put_nowait(None)
         except Exception:  # internals changed: only the shortcut is lost
             self.log.debug("collab: could not release the pending poll of %s", sid)
+
+    def _can_send(self, public_id: str) -> bool:
+        """False while a session's connection still holds unsent output (a stalled client):
+        it then gets the latest presence when it drains, not a backlog."""
+        session = self.by_public_id.get(public_id)
+        if session is None:
+            return False
+        try:
+            eio_sid = self.sio.manager.eio_sid_from_sid(session.sid, "/")
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is None:
+                return False
+            handler = self.websockets.get(eio_sid)
+            if handler is None and not socket.upgraded:
+                environ = self.sio.environ.get(eio_sid) or {}
+                handler = environ.get("tornado.handler")
+            connection = getattr(handler, "ws_connection", None)
+            if connection is not None and connection.stream is not None:
+                return not connection.stream.writing()
+            return socket.queue.qsize() < POLL_BACKLOG
+        except Exception:  # internals changed: send, as python-socketio would
+            return True
 
     def _transport(self, sid: str, default: str) -> str:
         try:
@@ -457,7 +483,7 @@ class CollabService:
 
     async def presence_tick(self, now: float) -> None:
         """Send every due presence batch (one per recipient and room)."""
-        for room, batch in self.presence.tick(now, self.settings.presence_ttl):
+        for room, batch in self.presence.tick(now, self.settings.presence_ttl, self._can_send):
             session = self.by_public_id.get(batch.recipient)
             if session is None:
                 continue

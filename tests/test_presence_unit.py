@@ -1,0 +1,135 @@
+"""The presence coalescer, tested directly (plain Python, no I/O)."""
+
+from __future__ import annotations
+
+from collab_widget.presence import PresenceHub, PresenceRoom
+
+
+def state(line: int) -> dict:
+    return {"path": "a.ipynb", "cell_id": "c1", "line": line, "column": 0}
+
+
+def room_with(*sessions: str) -> PresenceRoom:
+    room = PresenceRoom()
+    for s in sessions:
+        room.add_recipient(s)
+    return room
+
+
+def by_recipient(batches):
+    return {b.recipient: b for b in batches}
+
+
+def test_many_updates_in_one_tick_give_one_entry_with_the_latest_state():
+    room = room_with("a", "b", "c")
+    for line in range(100):
+        room.update("a", "alice", state(line), now=0.0, ts=line)
+    batches = by_recipient(room.collect())
+    assert set(batches) == {"b", "c"}  # a never receives its own state
+    for batch in batches.values():
+        assert len(batch.updates) == 1 and batch.removed == []
+        assert batch.updates[0]["state"]["line"] == 99
+        assert batch.updates[0]["session"] == "a" and batch.updates[0]["user"] == "alice"
+
+
+def test_no_batch_when_nothing_changed():
+    room = room_with("a", "b")
+    assert room.collect() == []
+    room.update("a", "alice", state(1), 0.0, 1)
+    assert len(room.collect()) == 1
+    assert room.collect() == []
+    room.update("a", "alice", state(1), 1.0, 2)  # same state: a heartbeat, nothing to send
+    assert room.collect() == []
+
+
+def test_a_member_never_receives_its_own_state():
+    room = room_with("a", "b")
+    room.update("a", "alice", state(1), 0.0, 1)
+    room.update("b", "bob", state(2), 0.0, 1)
+    batches = by_recipient(room.collect())
+    assert [u["session"] for u in batches["a"].updates] == ["b"]
+    assert [u["session"] for u in batches["b"].updates] == ["a"]
+
+
+def test_removals_are_delivered_once_and_then_forgotten():
+    room = room_with("a", "b", "c")
+    room.update("a", "alice", state(1), 0.0, 1)
+    room.collect()
+    room.drop_recipient("a")  # a leaves or disconnects
+    batches = by_recipient(room.collect())
+    assert set(batches) == {"b", "c"}
+    assert batches["b"].removed == ["a"] and batches["b"].updates == []
+    assert room.collect() == []
+    assert "a" not in room.entries  # tombstone compacted once everyone was told
+
+
+def test_clearing_state_is_a_removal_for_others():
+    room = room_with("a", "b")
+    room.update("a", "alice", state(1), 0.0, 1)
+    room.collect()
+    room.remove("a")  # share switch off
+    assert by_recipient(room.collect())["b"].removed == ["a"]
+
+
+def test_joiner_gets_the_snapshot_not_a_batch_of_old_changes():
+    room = room_with("a")
+    room.update("a", "alice", state(3), 0.0, 1)
+    room.collect()
+    room.add_recipient("b")
+    assert [e["session"] for e in room.snapshot(exclude="b")] == ["a"]
+    assert room.collect() == []
+
+
+def test_a_stalled_recipient_gets_the_latest_state_not_a_backlog():
+    room = room_with("a", "b", "slow")
+    stalled = {"slow"}
+    for line in range(50):
+        room.update("a", "alice", state(line), 0.0, line)
+        room.update("b", "bob", state(line), 0.0, line)
+        batches = by_recipient(room.collect(lambda r: r not in stalled))
+        assert "slow" not in batches
+    assert len(room.entries) == 2  # memory: one entry per session, whatever the rate
+    stalled.clear()
+    batches = by_recipient(room.collect(lambda r: r not in stalled))
+    slow = batches["slow"]
+    assert sorted((u["session"], u["state"]["line"]) for u in slow.updates) == [
+        ("a", 49), ("b", 49)
+    ]
+
+
+def test_a_recipient_behind_forgotten_removals_gets_a_reset():
+    room = PresenceRoom(max_tombstones=2)
+    for s in ("a", "slow", "x1", "x2", "x3", "x4"):
+        room.add_recipient(s)
+    for s in ("x1", "x2", "x3", "x4"):
+        room.update(s, s, state(1), 0.0, 1)
+    room.collect()
+    room.update("a", "alice", state(2), 0.0, 2)
+    for s in ("x1", "x2", "x3", "x4"):
+        room.drop_recipient(s)
+    room.collect(lambda r: r != "slow")  # slow misses the removals, and there are > 2
+    batch = by_recipient(room.collect())["slow"]
+    assert batch.reset is True
+    assert [u["session"] for u in batch.updates] == ["a"]
+    assert batch.payload("r")["reset"] is True
+
+
+def test_states_expire_without_heartbeat():
+    hub = PresenceHub()
+    room = hub.room("r")
+    room.add_recipient("a")
+    room.add_recipient("b")
+    room.update("a", "alice", state(1), now=0.0, ts=1)
+    hub.tick(now=1.0, ttl=45.0)
+    room.update("a", "alice", state(1), now=30.0, ts=2)  # heartbeat refreshes
+    assert hub.tick(now=60.0, ttl=45.0) == []
+    ((name, batch),) = hub.tick(now=80.0, ttl=45.0)
+    assert name == "r" and batch.recipient == "b" and batch.removed == ["a"]
+
+
+def test_hub_forgets_empty_rooms():
+    hub = PresenceHub()
+    hub.room("r").add_recipient("a")
+    hub.leave("r", "a")
+    hub.tick(0.0, 45.0)
+    assert hub.rooms == {}

@@ -1,0 +1,37 @@
+"""The SQLite history store, on a real file."""
+
+from __future__ import annotations
+
+from collab_widget.store import HistoryStore
+
+
+def message(room: str, seq: int, client_id: str = "", user: str = "ada") -> dict:
+    return {
+        "room": room, "seq": seq, "client_id": client_id or f"c{seq}",
+        "user": {"username": user, "display_name": user}, "text": f"t{seq}", "ts": seq,
+    }
+
+
+async def test_append_read_prune_and_reopen(tmp_path):
+    path = tmp_path / "deep" / "h.sqlite3"
+    store = HistoryStore(path, retention=5)
+    await store.open()
+    for seq in range(1, 9):
+        await store.append(message("r", seq))
+    await store.append(message("other", 1))
+    assert [m["seq"] for m in await store.after("r", 0, 100)] == [4, 5, 6, 7, 8]
+    page, more = await store.before("r", None, 2)
+    assert [m["seq"] for m in page] == [7, 8] and more is True
+    page, more = await store.before("r", 5, 10)
+    assert [m["seq"] for m in page] == [4] and more is False
+    assert (await store.get("r", 6))["user"]["username"] == "ada"
+    assert await store.get("r", 1) is None
+    await store.close()
+
+    reopened = HistoryStore(path, retention=5)
+    await reopened.open()
+    last_seq, recent = await reopened.load_room("r", window=3)
+    assert last_seq == 8
+    assert recent == [("ada", "c6", 6), ("ada", "c7", 7), ("ada", "c8", 8)]
+    assert await reopened.load_room("new", 3) == (0, [])
+    await reopened.close()
