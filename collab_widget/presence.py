@@ -9,18 +9,23 @@ latest state, never a backlog: memory is one entry per session, whatever the upd
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(slots=True)
 class Entry:
-    """The latest presence of one session; ``wire`` is None once it was removed."""
+    """The latest presence of one session; ``wire`` is None once it was removed.
 
+    ``encoded`` is a cache for the sender of batches (the entry's JSON, made once).
+    """
+
+    session: str
     version: int
     wire: dict[str, Any] | None
     touched: float
+    encoded: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,30 @@ class Batch:
         if self.reset:
             data["reset"] = True
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One change list for a group of recipients; each gets it minus its own entry.
+
+    Sending per group lets the caller encode each entry once for the whole room.
+    """
+
+    recipients: list[str]
+    updates: list[Entry]  # live entries (``wire`` set), in version order
+    removed: list[str]
+    reset: bool = False
+
+    def batch(self, recipient: str) -> Batch | None:
+        """What ``recipient`` gets (None when that is nothing)."""
+        updates = [e.wire for e in self.updates if e.wire is not None and e.session != recipient]
+        removed = [s for s in self.removed if s != recipient]
+        if not updates and not removed and not self.reset:
+            return None
+        return Batch(recipient, updates, removed, self.reset)
+
+    def batches(self) -> list[Batch]:
+        return [b for b in map(self.batch, self.recipients) if b is not None]
 
 
 class PresenceRoom:
@@ -61,9 +90,7 @@ class PresenceRoom:
 
     def snapshot(self, exclude: str | None = None) -> list[dict[str, Any]]:
         """Every live entry but ``exclude``'s, for a join acknowledgement."""
-        return [
-            e.wire for s, e in self.entries.items() if e.wire is not None and s != exclude
-        ]
+        return [e.wire for s, e in self.entries.items() if e.wire is not None and s != exclude]
 
     # -- updates -----------------------------------------------------------------------------
     def update(self, session: str, user: str, state: dict[str, Any], now: float, ts: int) -> None:
@@ -74,14 +101,14 @@ class PresenceRoom:
             return
         self.version += 1
         wire = {"session": session, "user": user, "state": state, "ts": ts}
-        self.entries[session] = Entry(self.version, wire, now)
+        self.entries[session] = Entry(session, self.version, wire, now)
 
     def remove(self, session: str) -> None:
         """Clear ``session``'s state (share switch off, leave, disconnect)."""
         entry = self.entries.get(session)
         if entry is not None and entry.wire is not None:
             self.version += 1
-            self.entries[session] = Entry(self.version, None, entry.touched)
+            self.entries[session] = Entry(session, self.version, None, entry.touched)
 
     def drop_recipient(self, session: str) -> None:
         """``session`` left the room: remove its state and stop serving it."""
@@ -95,41 +122,41 @@ class PresenceRoom:
             self.remove(session)
 
     # -- delivery ----------------------------------------------------------------------------
-    def collect(self, can_send: Callable[[str], bool] = lambda _s: True) -> list[Batch]:
-        """The batches due now; recipients for which ``can_send`` is False are skipped."""
-        batches: list[Batch] = []
+    def collect(self, can_send: Callable[[str], bool] = lambda _s: True) -> list[Delivery]:
+        """The deliveries due now; recipients for which ``can_send`` is False are skipped."""
         if not self.entries:
-            return batches
+            return []
         # Group recipients by how far they have been served: normally all in one group.
         groups: dict[int, list[str]] = {}
         for recipient, seen in self.delivered.items():
             if seen < self.version and can_send(recipient):
                 groups.setdefault(seen, []).append(recipient)
+        deliveries: list[Delivery] = []
         for seen, recipients in groups.items():
             if seen < self.floor:
-                batches.extend(self._resets(recipients))
-                continue
-            changed = [(s, e) for s, e in self.entries.items() if e.version > seen]
-            for recipient in recipients:
-                updates = [e.wire for s, e in changed if e.wire is not None and s != recipient]
-                removed = [s for s, e in changed if e.wire is None and s != recipient]
-                if updates or removed:
-                    batches.append(Batch(recipient, updates, removed))
-        for recipients in groups.values():
+                live = [e for e in self.entries.values() if e.wire is not None]
+                deliveries.append(Delivery(recipients, live, [], reset=True))
+            else:
+                changed = sorted(
+                    (e for e in self.entries.values() if e.version > seen),
+                    key=lambda e: e.version,
+                )
+                deliveries.append(
+                    Delivery(
+                        recipients,
+                        [e for e in changed if e.wire is not None],
+                        [e.session for e in changed if e.wire is None],
+                    )
+                )
             for recipient in recipients:
                 self.delivered[recipient] = self.version
         self._compact()
-        return batches
-
-    def _resets(self, recipients: Iterable[str]) -> list[Batch]:
-        return [Batch(r, self.snapshot(exclude=r), [], reset=True) for r in recipients]
+        return deliveries
 
     def _compact(self) -> None:
         """Forget removals every recipient has been told about (or the oldest, past the cap)."""
         served = min(self.delivered.values(), default=self.version)
-        tombstones = sorted(
-            (e.version, s) for s, e in self.entries.items() if e.wire is None
-        )
+        tombstones = sorted((e.version, s) for s, e in self.entries.items() if e.wire is None)
         excess = len(tombstones) - self.max_tombstones
         for index, (version, session) in enumerate(tombstones):
             if version <= served or index < excess:
@@ -164,12 +191,12 @@ class PresenceHub:
 
     def tick(
         self, now: float, ttl: float, can_send: Callable[[str], bool] = lambda _s: True
-    ) -> list[tuple[str, Batch]]:
-        """Expire stale states and collect every room's due batches as ``(room, batch)``."""
-        out: list[tuple[str, Batch]] = []
+    ) -> list[tuple[str, Delivery]]:
+        """Expire stale states and collect every room's due deliveries as ``(room, ...)``."""
+        out: list[tuple[str, Delivery]] = []
         for name, room in list(self.rooms.items()):
             room.expire(now, ttl)
-            out.extend((name, batch) for batch in room.collect(can_send))
+            out.extend((name, delivery) for delivery in room.collect(can_send))
             if room.empty:
                 del self.rooms[name]
         return out

@@ -21,7 +21,8 @@ from typing import Any
 import socketio
 
 from . import protocol
-from .presence import PresenceHub
+from .fanout import Fanout, Frame, dumps, event_frame
+from .presence import Delivery, Entry, PresenceHub
 from .protocol import Limits, ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import Membership, Room, RoomRegistry, Session, UserInfo
@@ -119,6 +120,7 @@ class CollabService:
         self._ticker: asyncio.Task[None] | None = None
         # Engine.IO sid -> the tornado handler of its WebSocket (for upgraded connections).
         self.websockets: dict[str, Any] = {}
+        self.fanout = Fanout(self.sio, self.websockets)
         self._register()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -211,7 +213,10 @@ class CollabService:
         self.by_public_id[session.public_id] = session
         self.log.info(
             "collab: connect user=%s (%s) transport=%s session=%s",
-            info.username, info.display_name, session.transport, session.public_id,
+            info.username,
+            info.display_name,
+            session.transport,
+            session.public_id,
         )
         return True
 
@@ -227,8 +232,12 @@ class CollabService:
         duration = time.monotonic() - session.connected_at
         self.log.info(
             "collab: disconnect user=%s (%s) transport=%s session=%s reason=%s after %.1fs",
-            session.user.username, session.user.display_name, transport, session.public_id,
-            reason, duration,
+            session.user.username,
+            session.user.display_name,
+            transport,
+            session.public_id,
+            reason,
+            duration,
         )
 
     def _release_poll(self, sid: str) -> None:
@@ -321,8 +330,12 @@ class CollabService:
         ack: Ack = {
             "ok": True,
             "room": room.name,
-            "you": {**room.members[session.user.username].user.public(
-                room.members[session.user.username].color), "session": session.public_id},
+            "you": {
+                **room.members[session.user.username].user.public(
+                    room.members[session.user.username].color
+                ),
+                "session": session.public_id,
+            },
             "members": room.member_list(),
             "history": history,
             "has_more": has_more,
@@ -330,10 +343,12 @@ class CollabService:
             "presence": presence.snapshot(exclude=session.public_id),
         }
         if membership is not None and membership.changed:
-            await self.sio.emit(
-                "joined",
-                {"room": room.name, "user": membership.member.public(), "ts": now_ms()},
-                room=room_key(room.name),
+            self.broadcast(
+                room.name,
+                event_frame(
+                    "joined",
+                    {"room": room.name, "user": membership.member.public(), "ts": now_ms()},
+                ),
                 skip_sid=session.sid,
             )
         return ack
@@ -360,11 +375,17 @@ class CollabService:
         """After a session left a room: drop its presence, tell the room if the user left."""
         self.presence.leave(membership.room.name, session.public_id)
         if membership.changed:
-            await self.sio.emit(
-                "left",
-                {"room": membership.room.name, "user": membership.member.user.public(
-                    membership.member.color), "ts": now_ms()},
-                room=room_key(membership.room.name),
+            member = membership.member
+            self.broadcast(
+                membership.room.name,
+                event_frame(
+                    "left",
+                    {
+                        "room": membership.room.name,
+                        "user": member.user.public(member.color),
+                        "ts": now_ms(),
+                    },
+                ),
                 skip_sid=session.sid,
             )
 
@@ -420,9 +441,7 @@ class CollabService:
                 future.set_result(None)
             self._inflight.pop(key, None)
         self.stats.messages_in += 1
-        recipients = self.sio.manager.rooms.get("/", {}).get(room_key(room.name), {})
-        self.stats.messages_out += len(recipients)
-        await self.sio.emit("message", message, room=room_key(room.name))
+        self.stats.messages_out += self.broadcast(room.name, event_frame("message", message))
         return ack
 
     async def _stored_duplicate(self, room: Room, key: tuple[str, str, str]) -> Ack | None:
@@ -481,14 +500,46 @@ class CollabService:
                 self.log.exception("collab: presence tick failed")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
+    def broadcast(self, room: str, frame: Frame, skip_sid: str | None = None) -> int:
+        """Send an encoded event to every session in ``room``; returns the count."""
+        return self.fanout.send(frame, self.fanout.room(room_key(room), skip_sid))
+
     async def presence_tick(self, now: float) -> None:
         """Send every due presence batch (one per recipient and room)."""
-        for room, batch in self.presence.tick(now, self.settings.presence_ttl, self._can_send):
-            session = self.by_public_id.get(batch.recipient)
+        for room, delivery in self.presence.tick(now, self.settings.presence_ttl, self._can_send):
+            self._deliver_presence(room, delivery)
+
+    def _deliver_presence(self, room: str, delivery: Delivery) -> None:
+        """Encode each entry once, then give each recipient the list minus its own entry."""
+        fragments = [_entry_json(e) for e in delivery.updates]
+        position = {e.session: i for i, e in enumerate(delivery.updates)}
+        head = '["presence",{"room":' + dumps(room) + ',"updates":['
+        tail = "}]" if not delivery.reset else ',"reset":true}]'
+
+        def frame_of(updates: list[str], removed: list[str]) -> Frame:
+            return Frame(f'{head}{",".join(updates)}],"removed":{dumps(removed)}{tail}')
+
+        shared: Frame | None = None  # the frame of recipients with no entry of their own
+        for recipient in delivery.recipients:
+            session = self.by_public_id.get(recipient)
             if session is None:
                 continue
-            self.stats.presence_batches += 1
-            await self.sio.emit("presence", batch.payload(room), to=session.sid)
+            own = position.get(recipient)
+            removed = [s for s in delivery.removed if s != recipient]
+            if own is None and len(removed) == len(delivery.removed):
+                if not fragments and not removed and not delivery.reset:
+                    continue
+                if shared is None:
+                    shared = frame_of(fragments, removed)
+                frame = shared
+            else:
+                updates = fragments if own is None else fragments[:own] + fragments[own + 1 :]
+                if not updates and not removed and not delivery.reset:
+                    continue
+                frame = frame_of(updates, removed)
+            eio_sid = self.fanout.eio_sid(session.sid)
+            if eio_sid is not None and self.fanout.send(frame, (eio_sid,)):
+                self.stats.presence_batches += 1
 
     # -- introspection -----------------------------------------------------------------------
     def room_summaries(self) -> list[dict[str, Any]]:
@@ -505,6 +556,12 @@ class CollabService:
             "errors": self.stats.errors,
             "uptime": round(time.monotonic() - self.started, 3),
         }
+
+
+def _entry_json(entry: Entry) -> str:
+    if entry.encoded is None:
+        entry.encoded = dumps(entry.wire)
+    return entry.encoded
 
 
 def _json_size(data: Any) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 SUPPORT = Path(__file__).parent / "support"
 SHARED_TOKEN = "shared-class-token"
+IDENTITY_PROVIDER = "collab_test_identity.TokenUsersIdentityProvider"
 
 
 def free_port() -> int:
@@ -44,8 +45,7 @@ class JupyterServer:
             json.dumps(
                 {
                     "ServerApp": {
-                        "identity_provider_class":
-                            "collab_test_identity.TokenUsersIdentityProvider",
+                        "identity_provider_class": IDENTITY_PROVIDER,
                     },
                     "IdentityProvider": {"token": SHARED_TOKEN},
                 }
@@ -67,8 +67,11 @@ class JupyterServer:
             ),
         }
         cmd = [
-            sys.executable, "-m", "jupyter_server",
-            "--no-browser", "--allow-root",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            "--allow-root",
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
             "--ServerApp.ip=127.0.0.1",

@@ -107,9 +107,14 @@ def test_send_validation_follows_limits(payload, code):
 def test_presence_state_is_cleaned():
     state = protocol.presence_state(
         {
-            "path": "nb.ipynb", "cell_id": "abc", "cell_index": 2, "line": 1, "column": 4,
+            "path": "nb.ipynb",
+            "cell_id": "abc",
+            "cell_index": 2,
+            "line": 1,
+            "column": 4,
             "selections": [{"anchor": {"line": 0, "column": 0}, "head": {"line": 1, "column": 2}}],
-            "mode": "edit", "activity": "idle",
+            "mode": "edit",
+            "activity": "idle",
         }
     )
     assert state["selections"][0]["head"] == {"line": 1, "column": 2}

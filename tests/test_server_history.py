@@ -9,7 +9,12 @@ from collab_widget.client import CollabClient
 from .jupyter import JupyterServer
 
 # These tests send many messages quickly; the rate limit has its own test.
-SERVER_ARGS = ["--CollabApp.message_rate=1000", "--CollabApp.message_burst=1000"]
+SERVER_ARGS = [
+    "--CollabApp.message_rate=1000",
+    "--CollabApp.message_burst=1000",
+    "--CollabApp.event_rate=1000",
+    "--CollabApp.event_burst=1000",
+]
 
 
 async def client(server: JupyterServer, user: str) -> CollabClient:

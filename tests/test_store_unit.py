@@ -7,8 +7,12 @@ from collab_widget.store import HistoryStore
 
 def message(room: str, seq: int, client_id: str = "", user: str = "ada") -> dict:
     return {
-        "room": room, "seq": seq, "client_id": client_id or f"c{seq}",
-        "user": {"username": user, "display_name": user}, "text": f"t{seq}", "ts": seq,
+        "room": room,
+        "seq": seq,
+        "client_id": client_id or f"c{seq}",
+        "user": {"username": user, "display_name": user},
+        "text": f"t{seq}",
+        "ts": seq,
     }
 
 
