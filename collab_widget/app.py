@@ -64,9 +64,7 @@ class CollabApp(ExtensionApp):
     presence_ttl = Float(
         45.0, config=True, help="Seconds after which a presence state without update expires."
     )
-    ping_interval = Float(
-        25.0, config=True, help="Seconds between Engine.IO pings to each client."
-    )
+    ping_interval = Float(25.0, config=True, help="Seconds between Engine.IO pings to each client.")
     ping_timeout = Float(
         20.0,
         config=True,

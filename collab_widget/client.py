@@ -121,9 +121,7 @@ class CollabClient:
         ack = await self.call(event, data)
         if not isinstance(ack, dict) or not ack.get("ok"):
             error = ack.get("error", {}) if isinstance(ack, dict) else {}
-            raise CollabError(
-                error.get("code", "bad_ack"), error.get("message", repr(ack)), error
-            )
+            raise CollabError(error.get("code", "bad_ack"), error.get("message", repr(ack)), error)
         return ack
 
     async def join(self, room: str, since: int | None = None) -> dict[str, Any]:

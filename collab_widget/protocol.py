@@ -198,8 +198,9 @@ def _selections(value: object) -> list[dict[str, dict[str, int]]]:
     for item in value:
         if not isinstance(item, dict) or set(item) != {"anchor", "head"}:
             raise ProtocolError("invalid_presence", "each selection must be {anchor, head}")
-        result.append({"anchor": _position(item["anchor"], "anchor"),
-                       "head": _position(item["head"], "head")})
+        result.append(
+            {"anchor": _position(item["anchor"], "anchor"), "head": _position(item["head"], "head")}
+        )
     return result
 
 

@@ -42,8 +42,12 @@ _COLUMNS = "room, seq, client_id, user, text, ts"
 def _message(row: tuple[Any, ...]) -> dict[str, Any]:
     room, seq, client_id, user, text, ts = row
     return {
-        "room": room, "seq": seq, "client_id": client_id,
-        "user": json.loads(user), "text": text, "ts": ts,
+        "room": room,
+        "seq": seq,
+        "client_id": client_id,
+        "user": json.loads(user),
+        "text": text,
+        "ts": ts,
     }
 
 
@@ -134,8 +138,7 @@ class HistoryStore:
         older ones exist."""
         rows = await self._run(
             self._select,
-            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC "
-            "LIMIT ?",
+            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
             (room, before if before is not None else 2**62, limit + 1),
         )
         has_more = len(rows) > limit
@@ -156,8 +159,15 @@ class HistoryStore:
             db.execute("BEGIN")
             db.execute(
                 f"INSERT INTO messages ({_COLUMNS}, username) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (m["room"], m["seq"], m["client_id"], json.dumps(user), m["text"], m["ts"],
-                 user["username"]),
+                (
+                    m["room"],
+                    m["seq"],
+                    m["client_id"],
+                    json.dumps(user),
+                    m["text"],
+                    m["ts"],
+                    user["username"],
+                ),
             )
             db.execute(
                 "INSERT INTO rooms (room, last_seq) VALUES (?, ?) "
