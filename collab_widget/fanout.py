@@ -5,8 +5,9 @@ per recipient, which then queues the packet for that connection's writer task. F
 300 that is most of the server's CPU per message. Here a frame is encoded once (text and
 UTF-8 bytes) and, per recipient:
 
-- on a WebSocket whose writer is idle (nothing queued, nothing in flight) it is written
-  straight to the socket, as the writer would have written it;
+- on a WebSocket whose writer is idle (nothing queued, nothing in flight) the WebSocket
+  frame, also built once, is sent straight to the socket; what the kernel does not take
+  goes to tornado's write buffer, behind which nothing else can pass;
 - otherwise (polling, an upgrade in progress, packets still queued) it is appended to the
   Engine.IO session's queue, after what is already there, so every connection still sees its
   packets in order.
@@ -15,12 +16,13 @@ UTF-8 bytes) and, per recipient:
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterable
 from typing import Any
 
 import engineio.packet
 import socketio
-from tornado.websocket import WebSocketClosedError
+from tornado.iostream import StreamClosedError
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -31,12 +33,24 @@ class Frame:
     :param body: the JSON array ``[event, data]`` as text (see :func:`event_frame`).
     """
 
-    __slots__ = ("data", "packet")
+    __slots__ = ("packet", "ws")
 
     def __init__(self, body: str) -> None:
         # "4" (Engine.IO message) "2" (Socket.IO event) + JSON, as python-socketio encodes it.
         self.packet = engineio.packet.Packet(engineio.packet.MESSAGE, data="2" + body)
-        self.data = self.packet.encode().encode("utf-8")
+        self.ws = websocket_text_frame(self.packet.encode().encode("utf-8"))
+
+
+def websocket_text_frame(payload: bytes) -> bytes:
+    """A final, unmasked, uncompressed RFC 6455 text frame, as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
 
 
 def event_frame(event: str, data: Any) -> Frame:
@@ -95,10 +109,20 @@ class Fanout:
         if handler is None:
             environ = self.sio.environ.get(eio_sid)
             handler = environ.get("tornado.handler") if environ else None
-        if handler is None or handler.ws_connection is None:
+        connection = getattr(handler, "ws_connection", None)
+        stream = getattr(connection, "stream", None)
+        if stream is None or stream.closed():
             return False
+        # Compression is off for our connections, so the frame is the same for everyone.
         try:
-            handler.write_message(frame.data)  # bytes in a text frame: no re-encoding
-        except WebSocketClosedError:
-            return True  # gone; the reader notices and disconnects the session
+            if stream.writing():  # tornado still holds output: queue behind it
+                stream.write(frame.ws)
+                return True
+            sent = stream.socket.send(frame.ws)
+            if sent < len(frame.ws):
+                stream.write(frame.ws[sent:])
+        except BlockingIOError:
+            stream.write(frame.ws)
+        except (OSError, StreamClosedError):
+            pass  # gone; the reader notices and disconnects the session
         return True
