@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up everything collab-widget needs on a fresh machine, idempotently:
+#   scripts/setup.sh          Python venv (.venv) with the package, its server extension and
+#                             the built JupyterLab extension
+#   scripts/setup.sh --test   the same plus the test tools: Debian's Chromium for the browser tests
+# Needs python3 (>= 3.10) and Node.js (for building the labextension from source).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+log() { printf '\n== %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  # Installs Debian packages only when one of the given commands is missing.
+  local cmd=$1; shift
+  command -v "$cmd" >/dev/null && return 0
+  log "installing $* (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+command -v node >/dev/null || apt_install node nodejs npm
+if [ "$want_test" = 1 ]; then
+  apt_install chromium chromium fonts-dejavu-core
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
+python -m pip install -q --upgrade pip
+
+log "installing collab-widget (builds the JupyterLab extension)"
+extras=""
+[ "$want_test" = 1 ] && extras="[test]"
+# jupyterlab brings jlpm, which the build hook uses to build the labextension.
+python -m pip install -q "jupyterlab>=4.2,<5" "hatch-jupyter-builder>=0.5" "jupyter-builder>=1.2,<2"
+python -m pip install -q -e ".${extras}"
+# An editable install has no shared-data: link the labextension and the server config.
+jupyter labextension develop --overwrite . >/dev/null
+jupyter server extension enable --sys-prefix collab_widget >/dev/null
+
+jupyter server extension list 2>&1 | grep -q "collab_widget.*enabled" \
+  || { echo "collab_widget server extension is not enabled" >&2; exit 1; }
+jupyter labextension list 2>&1 | grep -q "collab-widget.*enabled" \
+  || { echo "collab-widget labextension is not enabled" >&2; exit 1; }
+log "set up: .venv is ready"

@@ -1,0 +1,363 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ISignal, Signal } from '@lumino/signaling';
+import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
+
+import { IClientToServerEvents, IServerToClientEvents } from './protocol';
+import { RoomSession } from './session';
+import {
+  ConnectionState,
+  ICollabConnection,
+  ILogEntry,
+  IRoomLease,
+  IRoomSession
+} from './tokens';
+import { getCookie } from './util';
+
+type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
+
+/** How often the round-trip time is measured while connected. */
+const RTT_INTERVAL = 5000;
+/** How long a room stays joined after its last view went away (re-running a cell). */
+const LEAVE_GRACE = 1500;
+
+export interface ICollabConnectionOptions {
+  /** The server's base URL, e.g. `http://host:8888/user/x/` (JupyterLab's serverSettings.baseUrl). */
+  baseUrl: string;
+  /** Extra socket.io options (tests). */
+  socketOptions?: Partial<ManagerOptions & SocketOptions>;
+}
+
+/** Compute the origin and the Socket.IO path for a server base URL. */
+export function socketEndpoint(baseUrl: string): { origin: string; path: string } {
+  const base = new URL(baseUrl, window.location.href);
+  // The path is an option, never part of the URL: socket.io-client would take it as a namespace.
+  const path = URLExt.join(base.pathname, 'collab', 'socket.io') + '/';
+  return { origin: base.origin, path };
+}
+
+/**
+ * The tab's single Socket.IO connection: WebSocket first, HTTP long-polling as a fallback,
+ * reconnection with backoff, rooms re-joined with `since` after a reconnect.
+ */
+export class CollabConnection implements ICollabConnection {
+  constructor(options: ICollabConnectionOptions) {
+    const { origin, path } = socketEndpoint(options.baseUrl);
+    this.socket = io(origin, {
+      path,
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+      upgrade: true,
+      withCredentials: true,
+      extraHeaders: this._headers(),
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      randomizationFactor: 0.5,
+      timeout: 10000,
+      // Connect when the first room is joined, not on every page load.
+      autoConnect: false,
+      ...options.socketOptions
+    });
+    this._wire();
+    this._rttTimer = window.setInterval(() => this._measureRtt(), RTT_INTERVAL);
+    window.addEventListener('online', this._onOnline);
+    window.addEventListener('offline', this._onOffline);
+  }
+
+  readonly socket: CollabSocket;
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+  get transport(): string {
+    return this._transport;
+  }
+  get rtt(): number | null {
+    return this._rtt;
+  }
+  get sid(): string | null {
+    return this.socket.id ?? null;
+  }
+  get statusChanged(): ISignal<ICollabConnection, void> {
+    return this._statusChanged;
+  }
+  get stateChanged(): ISignal<ICollabConnection, ConnectionState> {
+    return this._stateChanged;
+  }
+  get logged(): ISignal<ICollabConnection, ILogEntry> {
+    return this._logged;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  connect(): void {
+    if (!this._started && !this._disposed) {
+      this._started = true;
+      this.socket.connect();
+    }
+  }
+
+  acquire(room: string): IRoomLease {
+    this.connect();
+    let entry = this._rooms.get(room);
+    if (!entry) {
+      const session = new RoomSession(room, () => this.socket);
+      entry = { session, refs: 0, leaveTimer: null };
+      this._rooms.set(room, entry);
+      this._seedLog(session);
+      session.join();
+    }
+    if (entry.leaveTimer !== null) {
+      window.clearTimeout(entry.leaveTimer);
+      entry.leaveTimer = null;
+    }
+    entry.refs++;
+    const theEntry = entry;
+    let disposed = false;
+    return {
+      session: theEntry.session,
+      get isDisposed() {
+        return disposed;
+      },
+      dispose: () => {
+        if (disposed) {
+          return;
+        }
+        disposed = true;
+        this._release(room, theEntry.session);
+      }
+    };
+  }
+
+  getSession(room: string): IRoomSession | undefined {
+    return this._rooms.get(room)?.session;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    window.clearInterval(this._rttTimer);
+    if (this._manualTimer !== null) {
+      window.clearTimeout(this._manualTimer);
+    }
+    window.removeEventListener('online', this._onOnline);
+    window.removeEventListener('offline', this._onOffline);
+    for (const entry of this._rooms.values()) {
+      entry.session.dispose();
+    }
+    this._rooms.clear();
+    this.socket.disconnect();
+    Signal.clearData(this);
+  }
+
+  // ---- private ----
+
+  private _release(room: string, session: RoomSession): void {
+    const entry = this._rooms.get(room);
+    if (!entry || entry.session !== session) {
+      return;
+    }
+    entry.refs--;
+    if (entry.refs > 0) {
+      return;
+    }
+    entry.leaveTimer = window.setTimeout(() => {
+      entry.leaveTimer = null;
+      if (entry.refs > 0 || this._rooms.get(room) !== entry) {
+        return;
+      }
+      this._rooms.delete(room);
+      entry.session.leave();
+      entry.session.dispose();
+    }, LEAVE_GRACE);
+  }
+
+  private _headers(): Record<string, string> {
+    const xsrf = getCookie('_xsrf');
+    // Only polling requests can carry headers; the WebSocket upgrade relies on the cookie.
+    return xsrf ? { 'X-XSRFToken': xsrf } : {};
+  }
+
+  private _log(kind: string, text: string): void {
+    const entry: ILogEntry = { id: ++this._logId, ts: Date.now(), kind, text };
+    this._logged.emit(entry);
+    for (const { session } of this._rooms.values()) {
+      session.addLog(kind, text, entry.ts);
+    }
+  }
+
+  /** A new room session starts its log with the connection's current state. */
+  private _seedLog(session: RoomSession): void {
+    if (this._state === 'connected') {
+      session.addLog('connect', this._connectedText());
+    } else {
+      session.addLog('state', `${this._state}…`);
+    }
+  }
+
+  private _connectedText(): string {
+    const sid = this.socket.id ?? '';
+    const short = sid.length > 8 ? `${sid.slice(0, 8)}…` : sid;
+    return `connected via ${this._transport}, sid ${short}`;
+  }
+
+  private _setState(state: ConnectionState): void {
+    if (this._state === state) {
+      return;
+    }
+    this._state = state;
+    this._stateChanged.emit(state);
+    this._statusChanged.emit(undefined);
+  }
+
+  private _setTransport(name: string): void {
+    if (this._transport !== name) {
+      this._transport = name;
+      this._statusChanged.emit(undefined);
+    }
+  }
+
+  private _wire(): void {
+    const socket = this.socket;
+    const manager = socket.io;
+
+    manager.on('open', () => {
+      const engine = manager.engine;
+      this._setTransport(engine.transport.name);
+      engine.on('upgrade', transport => {
+        this._setTransport(transport.name);
+        this._log('upgrade', `transport upgraded to ${transport.name}`);
+      });
+    });
+    manager.on('reconnect_attempt', attempt => {
+      // The _xsrf cookie may have been renewed since the page loaded.
+      manager.opts.extraHeaders = this._headers();
+      this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
+      this._log('reconnect', `reconnect attempt ${attempt}`);
+    });
+    manager.on('reconnect_failed', () => {
+      this._setState('offline');
+      this._log('error', 'gave up reconnecting');
+    });
+
+    socket.on('connect', () => {
+      this._manualDelay = 1000;
+      this._setTransport(manager.engine.transport.name);
+      this._setState('connected');
+      this._log('connect', this._connectedText());
+      for (const { session } of this._rooms.values()) {
+        session.join();
+      }
+      this._measureRtt();
+    });
+    socket.on('disconnect', reason => {
+      for (const { session } of this._rooms.values()) {
+        session.onDisconnected();
+      }
+      this._setTransport('');
+      this._rtt = null;
+      this._log('disconnect', `disconnected (${reason})`);
+      if (socket.active) {
+        this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
+      } else {
+        this._setState('offline');
+        if (reason === 'io server disconnect') {
+          this._scheduleManualReconnect();
+        }
+      }
+    });
+    socket.on('connect_error', err => {
+      if (socket.active) {
+        // The manager retries by itself; a failed first attempt is worth a line.
+        if (this._state === 'connecting') {
+          this._log('error', `connection failed (${err.message}), retrying`);
+          this._setState('reconnecting');
+        }
+      } else {
+        // The server refused the Socket.IO connection: try again later, more slowly.
+        this._setState('offline');
+        this._log('error', `connection refused (${err.message})`);
+        this._scheduleManualReconnect();
+      }
+    });
+
+    socket.on('message', message => {
+      this._rooms.get(message.room)?.session.onMessageEvent(message);
+    });
+    socket.on('joined', event => {
+      this._rooms.get(event.room)?.session.onJoinedEvent(event);
+    });
+    socket.on('left', event => {
+      this._rooms.get(event.room)?.session.onLeftEvent(event);
+    });
+  }
+
+  private _scheduleManualReconnect(): void {
+    if (this._manualTimer !== null || this._disposed) {
+      return;
+    }
+    const delay = this._manualDelay;
+    this._manualDelay = Math.min(this._manualDelay * 2, 30000);
+    this._manualTimer = window.setTimeout(() => {
+      this._manualTimer = null;
+      if (!this.socket.connected && !this._disposed) {
+        this.socket.io.opts.extraHeaders = this._headers();
+        this._setState('reconnecting');
+        this._log('reconnect', 'reconnecting');
+        this.socket.connect();
+      }
+    }, delay);
+  }
+
+  private _measureRtt(): void {
+    if (!this.socket.connected || this._rttInFlight) {
+      return;
+    }
+    this._rttInFlight = true;
+    const started = performance.now();
+    this.socket.timeout(RTT_INTERVAL).emit('rooms', {}, (err: Error | null) => {
+      this._rttInFlight = false;
+      if (err || this._disposed) {
+        return;
+      }
+      this._rtt = Math.round(performance.now() - started);
+      this._statusChanged.emit(undefined);
+    });
+  }
+
+  private _onOnline = (): void => {
+    if (!this.socket.connected) {
+      this._setState('reconnecting');
+      if (!this.socket.active) {
+        this.socket.connect();
+      }
+    }
+  };
+
+  private _onOffline = (): void => {
+    if (!this.socket.connected) {
+      this._setState('offline');
+    }
+  };
+
+  private _started = false;
+  private _state: ConnectionState = 'connecting';
+  private _transport = '';
+  private _rtt: number | null = null;
+  private _rttInFlight = false;
+  private _rttTimer: number;
+  private _manualTimer: number | null = null;
+  private _manualDelay = 1000;
+  private _logId = 0;
+  private _disposed = false;
+  private _rooms = new Map<
+    string,
+    { session: RoomSession; refs: number; leaveTimer: number | null }
+  >();
+  private _statusChanged = new Signal<ICollabConnection, void>(this);
+  private _stateChanged = new Signal<ICollabConnection, ConnectionState>(this);
+  private _logged = new Signal<ICollabConnection, ILogEntry>(this);
+}

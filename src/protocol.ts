@@ -1,0 +1,153 @@
+/**
+ * Types of the collab-widget Socket.IO protocol v1 (see docs/protocol.md).
+ */
+
+/** A user, as the server's IdentityProvider describes it (colour filled in by the server). */
+export interface IUser {
+  username: string;
+  name: string;
+  display_name: string;
+  initials: string | null;
+  avatar_url: string | null;
+  color: string | null;
+}
+
+/** A user plus the number of their connections in the room. */
+export interface IMember extends IUser {
+  sessions: number;
+}
+
+/** The caller's own user plus its public session id. */
+export interface IYou extends IUser {
+  session: string;
+}
+
+/** A stored chat message. */
+export interface IMessage {
+  room: string;
+  seq: number;
+  client_id: string;
+  user: IUser;
+  text: string;
+  ts: number;
+}
+
+/** An error as carried by a refused acknowledgement. */
+export interface IProtocolError {
+  code: string;
+  message: string;
+  retry_after?: number;
+}
+
+export interface IPresenceEntry {
+  session: string;
+  user: string;
+  state: Record<string, unknown> | null;
+  ts: number;
+}
+
+export interface IAckError {
+  ok: false;
+  error: IProtocolError;
+}
+
+export interface IJoinOk {
+  ok: true;
+  room: string;
+  you: IYou;
+  members: IMember[];
+  history: IMessage[];
+  has_more: boolean;
+  last_seq: number;
+  presence: IPresenceEntry[];
+}
+
+export interface ISendOk {
+  ok: true;
+  message: IMessage;
+}
+
+export interface IHistoryOk {
+  ok: true;
+  messages: IMessage[];
+  has_more: boolean;
+}
+
+export interface IRoomsOk {
+  ok: true;
+  rooms: { room: string; members: number; last_seq: number; joined: boolean }[];
+}
+
+export interface IOk {
+  ok: true;
+}
+
+export type Ack<T> = T | IAckError;
+
+/** `joined` server event. */
+export interface IJoinedEvent {
+  room: string;
+  user: IMember;
+  ts: number;
+}
+
+/** `left` server event. */
+export interface ILeftEvent {
+  room: string;
+  user: IUser;
+  ts: number;
+}
+
+/** The events the server sends to a client. */
+export interface IServerToClientEvents {
+  message: (msg: IMessage) => void;
+  joined: (event: IJoinedEvent) => void;
+  left: (event: ILeftEvent) => void;
+  presence: (event: {
+    room: string;
+    updates: IPresenceEntry[];
+    removed: string[];
+  }) => void;
+}
+
+/** The events a client sends to the server (each with an acknowledgement). */
+export interface IClientToServerEvents {
+  join: (
+    payload: { room: string; since?: number },
+    ack: (res: Ack<IJoinOk>) => void
+  ) => void;
+  leave: (payload: { room: string }, ack: (res: Ack<IOk>) => void) => void;
+  send: (
+    payload: { room: string; text: string; client_id: string },
+    ack: (res: Ack<ISendOk>) => void
+  ) => void;
+  history: (
+    payload: { room: string; before?: number; limit?: number },
+    ack: (res: Ack<IHistoryOk>) => void
+  ) => void;
+  rooms: (payload: Record<string, never>, ack: (res: Ack<IRoomsOk>) => void) => void;
+}
+
+/** Maximum text length accepted by the server (`max_text_length`). */
+export const MAX_TEXT_LENGTH = 4000;
+
+/** Valid room names: 1-128 letters, digits, space and `_ . - / :`. */
+export const ROOM_NAME_RE = /^[A-Za-z0-9 _.\-/:]{1,128}$/;
+
+/** Turn any string (e.g. a notebook path) into a valid room name. */
+export function toRoomName(raw: string): string {
+  let name = raw.replace(/[^A-Za-z0-9 _.\-/:]/g, '-').trim();
+  if (name.length > 128) {
+    name = name.slice(name.length - 128);
+  }
+  return name || 'notebook';
+}
+
+/** A type guard for refused acknowledgements. */
+export function isAckError(value: unknown): value is IAckError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { ok?: unknown }).ok === false
+  );
+}

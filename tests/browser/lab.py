@@ -1,0 +1,313 @@
+"""A real JupyterLab subprocess for browser tests, and helpers to drive it with Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("COLLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+#: Engine.IO ping settings of the test server: a vanished client is dropped within ~4 s.
+PING_INTERVAL = 2
+PING_TIMEOUT = 2
+#: A small history page, so that scrolling up has to load older pages.
+HISTORY_PAGE_SIZE = 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Lab:
+    """``jupyter lab`` on a free loopback port, with its own config, data and notebook root.
+
+    The notebooks of the repository are copied to a temporary root; the user settings turn off
+    the news/update toasts so nothing covers the page.
+    """
+
+    def __init__(self, workdir: Path, base_url: str = "/jp/") -> None:
+        self.workdir = workdir
+        self.base_url = base_url
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.root = workdir / "root"
+        self.log_path = workdir / "lab.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        for sub in ("config", "data", "runtime"):
+            (workdir / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copytree(NOTEBOOKS, self.root)
+        settings = workdir / "config" / "lab" / "user-settings" / "@jupyterlab"
+        notification = settings / "apputils-extension" / "notification.jupyterlab-settings"
+        notification.parent.mkdir(parents=True, exist_ok=True)
+        notification.write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    def notebook_url(self, path: str, workspace: str) -> str:
+        """The notebook in JupyterLab, in its own workspace (so two users' layouts don't mix)."""
+        return f"{self.url}lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+    def start(self, timeout: float = 90.0) -> Lab:
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(self.workdir / "config"),
+            "JUPYTER_DATA_DIR": str(self.workdir / "data"),
+            "JUPYTER_RUNTIME_DIR": str(self.workdir / "runtime"),
+            "JUPYTER_PLATFORM_DIRS": "0",
+        }
+        env.pop("JUPYTER_TOKEN", None)
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={self.base_url}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--IdentityProvider.token={self.token}",
+            "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--CollabApp.ping_interval={PING_INTERVAL}",
+            f"--CollabApp.ping_timeout={PING_TIMEOUT}",
+            f"--CollabApp.history_page_size={HISTORY_PAGE_SIZE}",
+            f"--CollabApp.history_path={self.workdir / 'data' / 'history.sqlite3'}",
+        ]
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited:\n{self.log()}")
+            try:
+                req = urllib.request.Request(
+                    self.url + "api/status", headers={"Authorization": f"token {self.token}"}
+                )
+                with urllib.request.urlopen(req, timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not start:\n{self.log()}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self, tail: int = 200) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-tail:])
+
+
+# ---- page helpers ------------------------------------------------------------------------
+
+
+def open_notebook(page: Page, lab: Lab, path: str, workspace: str | None) -> None:
+    """Open a notebook and wait until its cells and its kernel are there.
+
+    With a workspace name, in JupyterLab; with None, in Jupyter Notebook 7.
+    """
+    if workspace is None:
+        url = f"{lab.url}notebooks/{path}?token={lab.token}"
+    else:
+        url = lab.notebook_url(path, workspace)
+    page.goto(url, wait_until="domcontentloaded")
+    expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
+    wait_kernel_idle(page)
+
+
+def wait_kernel_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the current notebook's kernel is connected and idle."""
+    page.wait_for_function(
+        """() => {
+          const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+          const ctx = panel && panel.sessionContext;
+          const kernel = ctx && ctx.session && ctx.session.kernel;
+          return !!(ctx && ctx.isReady && kernel && kernel.status === 'idle'
+                    && kernel.connectionStatus === 'connected');
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_cell(page: Page, index: int) -> None:
+    """Click into a code cell and run it with Shift+Enter, as a person would."""
+    wait_kernel_idle(page)
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.inner_text().strip()
+    for attempt in range(3):
+        cell.scroll_into_view_if_needed()
+        cell.locator(".jp-InputArea-editor").click()
+        expect(cell).to_have_class(re.compile(r"jp-mod-active"))
+        page.keyboard.press("Shift+Enter")
+        try:
+            # "[*]:" while running, then "[n]:" with a new execution count.
+            expect(prompt).not_to_have_text(before, timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
+def cell_output(page: Page, index: int) -> Locator:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
+
+
+def room_view(page: Page, cell_index: int = 1) -> Locator:
+    """The Room widget shown under a cell."""
+    return (
+        page.locator(".jp-Notebook .jp-Cell").nth(cell_index).locator("[data-testid=collab-room]")
+    )
+
+
+def wait_connected(view: Locator, timeout: float = 60_000) -> None:
+    expect(view).to_be_visible(timeout=timeout)
+    expect(view.get_by_test_id("connection-state")).to_have_attribute(
+        "data-state", "connected", timeout=timeout
+    )
+    expect(view.get_by_test_id("connection-state")).to_contain_text("connected ·", timeout=timeout)
+
+
+def me(view: Locator) -> tuple[str, str]:
+    """(display name, username) of the user of this view (the member row marked "(you)").
+
+    Anonymous display names are random moons and may repeat; usernames are unique.
+    """
+    row = view.locator("[data-testid=member].jp-mod-you")
+    expect(row).to_have_count(1, timeout=30_000)
+    name = row.locator(".jp-CollabRoom-memberName").inner_text().strip()
+    username = row.get_attribute("data-username")
+    assert username
+    return name, username
+
+
+def send_chat(view: Locator, text: str) -> None:
+    box = view.get_by_test_id("chat-input")
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
+def messages_with_text(view: Locator, text: str) -> Locator:
+    return view.locator("[data-testid=message]").filter(
+        has=view.page.get_by_test_id("message-text").get_by_text(text, exact=True)
+    )
+
+
+def log_lines(view: Locator, text: str) -> Locator:
+    return view.get_by_test_id("log-line").filter(has_text=text)
+
+
+def member_lines(view: Locator, kind: str, username: str) -> Locator:
+    """Log lines about one member: kind is "join" (connected), "leave" or "here"."""
+    return view.locator(f'[data-testid=log-line][data-kind="{kind}"][data-username="{username}"]')
+
+
+def load_all_history(view: Locator, max_pages: int = 50) -> None:
+    """Scroll the chat up (mouse wheel) until the start of the conversation is loaded."""
+    page = view.page
+    older = view.get_by_test_id("older")
+    scroller = view.locator(".jp-CollabRoom-scroll")
+    for _ in range(max_pages):
+        if older.inner_text().strip() == "start of the conversation":
+            return
+        count = view.get_by_test_id("message").count()
+        scroller.hover()
+        page.mouse.wheel(0, -20_000)
+        page.wait_for_function(
+            """([el, count]) => {
+              const older = el.querySelector('[data-testid=older]').textContent;
+              const n = el.querySelectorAll('[data-testid=message]').length;
+              return older === 'start of the conversation' || n > count;
+            }""",
+            arg=[view.element_handle(), count],
+            timeout=10_000,
+        )
+    raise AssertionError("history did not end")
+
+
+def kernel_output(page: Page, code: str) -> str:
+    """Run code in the current notebook's kernel (not in a cell) and return its stdout."""
+    wait_kernel_idle(page)
+    return page.evaluate(
+        """async code => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const kernel = panel.sessionContext.session.kernel;
+          const future = kernel.requestExecute({code, store_history: false});
+          let text = '';
+          future.onIOPub = msg => {
+            if (msg.header.msg_type === 'stream') text += msg.content.text;
+            if (msg.header.msg_type === 'error') {
+              text += `${msg.content.ename}: ${msg.content.evalue}`;
+            }
+          };
+          await future.done;
+          return text;
+        }""",
+        code,
+    )
+
+
+def dismiss_dialogs(page: Page, quiet_ms: int = 1_500, limit_ms: int = 20_000) -> None:
+    """Close JupyterLab's dialogs (e.g. "Server Connection Error") until none shows up for a
+    while, as a user clicking "Dismiss" would."""
+    dialog = page.locator(".jp-Dialog")
+    quiet = waited = 0
+    while quiet < quiet_ms and waited < limit_ms:
+        if dialog.count():
+            quiet = 0
+            buttons = dialog.first.locator(".jp-Dialog-footer button")
+            if buttons.count():
+                buttons.first.click()
+            else:
+                page.keyboard.press("Escape")
+        page.wait_for_timeout(250)
+        quiet += 250
+        waited += 250
+    expect(dialog).to_have_count(0)
