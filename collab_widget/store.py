@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages (room, username
 """
 
 _COLUMNS = "room, seq, client_id, user, text, ts"
+CHECKPOINT_EVERY = 500
 
 
 def _message(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -66,6 +68,12 @@ class HistoryStore:
         self.fsync = fsync
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-history")
         self._db: sqlite3.Connection | None = None
+        # WAL checkpoints (which fsync) run on their own thread and connection, so a message's
+        # commit never waits for one.
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-wal")
+        self._checkpoint_db: sqlite3.Connection | None = None
+        self._checkpoint: asyncio.Future[tuple[int, int, int]] | None = None
+        self._appended = 0
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -83,11 +91,16 @@ class HistoryStore:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+        db.execute("PRAGMA wal_autocheckpoint=0")  # see _maybe_checkpoint
         db.executescript(SCHEMA)
         self._db = db
 
     async def close(self) -> None:
         """Finish pending writes, then close the database."""
+        if self._checkpoint is not None:
+            await self._checkpoint
+        self._checkpointer.submit(self._close_checkpoint_db).result()
+        self._checkpointer.shutdown(wait=True)
         await self._run(self._close)
         self._executor.shutdown(wait=True)
 
@@ -151,6 +164,35 @@ class HistoryStore:
     async def append(self, message: dict[str, Any]) -> None:
         """Store ``message`` (a protocol Message) durably and prune the room to retention."""
         await self._run(self._append, message)
+        self._appended += 1
+        self._maybe_checkpoint()
+
+    def _maybe_checkpoint(self) -> None:
+        """Every CHECKPOINT_EVERY messages, fold the WAL back into the database (PASSIVE: it
+        never blocks the writer) on the checkpoint thread."""
+        if self._appended % CHECKPOINT_EVERY or self._checkpoint is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._checkpoint = loop.run_in_executor(self._checkpointer, self._run_checkpoint)
+        self._checkpoint.add_done_callback(self._checkpoint_done)
+
+    def _checkpoint_done(self, future: asyncio.Future[tuple[int, int, int]]) -> None:
+        self._checkpoint = None
+        if not future.cancelled() and future.exception() is not None:
+            logging.getLogger(__name__).warning(
+                "collab: WAL checkpoint failed: %s", future.exception()
+            )
+
+    def _run_checkpoint(self) -> tuple[int, int, int]:
+        """(busy, frames in the WAL, frames checkpointed), as SQLite reports them."""
+        if self._checkpoint_db is None:
+            self._checkpoint_db = sqlite3.connect(self.path, isolation_level=None)
+        return self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    def _close_checkpoint_db(self) -> None:
+        if self._checkpoint_db is not None:
+            self._checkpoint_db.close()
+            self._checkpoint_db = None
 
     def _append(self, m: dict[str, Any]) -> None:
         db = self.db

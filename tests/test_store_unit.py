@@ -39,3 +39,22 @@ async def test_append_read_prune_and_reopen(tmp_path):
     assert recent == [("ada", "c6", 6), ("ada", "c7", 7), ("ada", "c8", 8)]
     assert await reopened.load_room("new", 3) == (0, [])
     await reopened.close()
+
+
+async def test_checkpoints_run_off_the_write_path(tmp_path, monkeypatch):
+    import collab_widget.store as store_module
+
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 10)
+    store = HistoryStore(tmp_path / "h.sqlite3", retention=1000)
+    await store.open()
+    wal = tmp_path / "h.sqlite3-wal"
+    for seq in range(1, 10):
+        await store.append(message("r", seq))
+    assert store._checkpoint is None
+    await store.append(message("r", 10))
+    assert store._checkpoint is not None  # the 10th message started one
+    busy, frames, copied = await store._checkpoint
+    assert busy == 0 and frames > 0 and copied == frames
+    assert wal.exists()
+    assert len(await store.after("r", 0, 100)) == 10
+    await store.close()
