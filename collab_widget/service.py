@@ -325,17 +325,16 @@ class CollabService:
         if membership is not None:
             await self.sio.enter_room(session.sid, room_key(room.name))
             presence.add_recipient(session.public_id)
+        you = {
+            **session.user.public(room.members[session.user.username].color),
+            "session": session.public_id,
+        }
         # Entered before reading: a message stored meanwhile arrives as an event (keyed by seq).
         history, has_more = await self._history_for_join(room.name, request.since)
         ack: Ack = {
             "ok": True,
             "room": room.name,
-            "you": {
-                **room.members[session.user.username].user.public(
-                    room.members[session.user.username].color
-                ),
-                "session": session.public_id,
-            },
+            "you": you,
             "members": room.member_list(),
             "history": history,
             "has_more": has_more,
