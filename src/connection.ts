@@ -107,6 +107,7 @@ export class CollabConnection implements ICollabConnection {
       this._rooms.set(room, entry);
       this._seedLog(session);
       session.join();
+      this._sessionsChanged.emit(undefined);
     }
     if (entry.leaveTimer !== null) {
       window.clearTimeout(entry.leaveTimer);
@@ -132,6 +133,14 @@ export class CollabConnection implements ICollabConnection {
 
   getSession(room: string): IRoomSession | undefined {
     return this._rooms.get(room)?.session;
+  }
+
+  get sessions(): ReadonlyArray<IRoomSession> {
+    return Array.from(this._rooms.values(), entry => entry.session);
+  }
+
+  get sessionsChanged(): ISignal<ICollabConnection, void> {
+    return this._sessionsChanged;
   }
 
   dispose(): void {
@@ -172,6 +181,7 @@ export class CollabConnection implements ICollabConnection {
       this._rooms.delete(room);
       entry.session.leave();
       entry.session.dispose();
+      this._sessionsChanged.emit(undefined);
     }, LEAVE_GRACE);
   }
 
@@ -293,6 +303,9 @@ export class CollabConnection implements ICollabConnection {
     socket.on('left', event => {
       this._rooms.get(event.room)?.session.onLeftEvent(event);
     });
+    socket.on('presence', event => {
+      this._rooms.get(event.room)?.session.onPresenceEvent(event);
+    });
   }
 
   private _scheduleManualReconnect(): void {
@@ -360,4 +373,5 @@ export class CollabConnection implements ICollabConnection {
   private _statusChanged = new Signal<ICollabConnection, void>(this);
   private _stateChanged = new Signal<ICollabConnection, ConnectionState>(this);
   private _logged = new Signal<ICollabConnection, ILogEntry>(this);
+  private _sessionsChanged = new Signal<ICollabConnection, void>(this);
 }

@@ -4,10 +4,13 @@ import {
 } from '@jupyterlab/application';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { PageConfig } from '@jupyterlab/coreutils';
+import { IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
 import { CollabConnection } from './connection';
-import { ICollabConnection } from './tokens';
+import { clampToText, formatLocation, textColorOn } from './presence';
+import { CollabPresence } from './presenceservice';
+import { ICollabConnection, ICollabPresence } from './tokens';
 import {
   MODULE_NAME,
   MODULE_VERSION,
@@ -19,6 +22,7 @@ import {
 export * from './tokens';
 export * from './protocol';
 export { CollabConnection, socketEndpoint } from './connection';
+export { clampPosition, clampToText, formatLocation, textColorOn } from './presence';
 
 /**
  * One Socket.IO connection per browser tab, shared by every feature of collab-widget.
@@ -49,6 +53,38 @@ const connectionPlugin: JupyterFrontEndPlugin<ICollabConnection> = {
 };
 
 /**
+ * Cursor presence: tracks where this tab's user is and sends it to the rooms the tab joined
+ * through a widget; draws the others' carets and cell markers in open notebooks.
+ * INotebookTracker and IEditorExtensionRegistry are optional (JupyterLab and Notebook 7).
+ */
+const presencePlugin: JupyterFrontEndPlugin<ICollabPresence> = {
+  id: 'collab-widget:presence',
+  description: 'Cursor presence: who is where, remote cursors in notebook cells.',
+  autoStart: true,
+  provides: ICollabPresence,
+  requires: [ICollabConnection],
+  optional: [INotebookTracker, IEditorExtensionRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    connection: ICollabConnection,
+    notebooks: INotebookTracker | null,
+    editorExtensions: IEditorExtensionRegistry | null
+  ): ICollabPresence => {
+    const presence = new CollabPresence({ app, connection, notebooks, editorExtensions });
+    if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true') {
+      (window as unknown as { collabPresence?: unknown }).collabPresence = {
+        service: presence,
+        local: presence.local,
+        clampToText,
+        formatLocation,
+        textColorOn
+      };
+    }
+    return presence;
+  }
+};
+
+/**
  * The Room ipywidget. A separate plugin: without jupyterlab_widgets only this one fails.
  */
 const widgetPlugin: JupyterFrontEndPlugin<void> = {
@@ -56,14 +92,15 @@ const widgetPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The collab-widget Room ipywidget.',
   autoStart: true,
   requires: [IJupyterWidgetRegistry, ICollabConnection],
-  optional: [INotebookTracker],
+  optional: [INotebookTracker, ICollabPresence],
   activate: (
     app: JupyterFrontEnd,
     registry: IJupyterWidgetRegistry,
     connection: ICollabConnection,
-    tracker: INotebookTracker | null
+    tracker: INotebookTracker | null,
+    presence: ICollabPresence | null
   ): void => {
-    setWidgetContext({ connection, tracker });
+    setWidgetContext({ connection, tracker, presence });
     registry.registerWidget({
       name: MODULE_NAME,
       version: MODULE_VERSION,
@@ -72,4 +109,4 @@ const widgetPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [connectionPlugin, widgetPlugin];
+export default [connectionPlugin, presencePlugin, widgetPlugin];

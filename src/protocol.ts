@@ -39,11 +39,58 @@ export interface IProtocolError {
   retry_after?: number;
 }
 
+/** A caret or selection end: 0-based line and column. */
+export interface IPosition {
+  line: number;
+  column: number;
+}
+
+/** One selection range (`head` is where the caret is). */
+export interface ISelectionRange {
+  anchor: IPosition;
+  head: IPosition;
+}
+
+/** Where a session is and what it does; every field optional (see docs/protocol.md). */
+export interface IPresenceState {
+  /** Notebook path relative to the server root (at most 1,024 characters). */
+  path?: string;
+  /** The active cell's nbformat id (at most 64 characters). */
+  cell_id?: string;
+  /** The active cell's index in the notebook. */
+  cell_index?: number;
+  /** The caret, 0-based. */
+  line?: number;
+  column?: number;
+  /** Non-empty selections in the active cell (at most 16). */
+  selections?: ISelectionRange[];
+  mode?: 'edit' | 'command';
+  activity?: 'active' | 'idle' | 'away';
+}
+
+/** Server limits of a PresenceState. */
+export const MAX_PRESENCE_PATH = 1024;
+export const MAX_PRESENCE_CELL_ID = 64;
+export const MAX_PRESENCE_SELECTIONS = 16;
+
+/** One session's presence in a room. */
 export interface IPresenceEntry {
+  /** The public id of the session (one browser tab / connection). */
   session: string;
+  /** Its user's `username`. */
   user: string;
-  state: Record<string, unknown> | null;
+  state: IPresenceState;
+  /** Server time of the update, in milliseconds since the epoch. */
   ts: number;
+}
+
+/** `presence` server event: one coalesced batch. */
+export interface IPresenceEvent {
+  room: string;
+  updates: IPresenceEntry[];
+  removed: string[];
+  /** True: `updates` is the complete state of the room; forget everything else. */
+  reset?: boolean;
 }
 
 export interface IAckError {
@@ -103,11 +150,7 @@ export interface IServerToClientEvents {
   message: (msg: IMessage) => void;
   joined: (event: IJoinedEvent) => void;
   left: (event: ILeftEvent) => void;
-  presence: (event: {
-    room: string;
-    updates: IPresenceEntry[];
-    removed: string[];
-  }) => void;
+  presence: (event: IPresenceEvent) => void;
 }
 
 /** The events a client sends to the server (each with an acknowledgement). */
@@ -126,6 +169,10 @@ export interface IClientToServerEvents {
     ack: (res: Ack<IHistoryOk>) => void
   ) => void;
   rooms: (payload: Record<string, never>, ack: (res: Ack<IRoomsOk>) => void) => void;
+  presence: (
+    payload: { room: string; state: IPresenceState | null },
+    ack: (res: Ack<IOk>) => void
+  ) => void;
 }
 
 /** Maximum text length accepted by the server (`max_text_length`). */

@@ -10,6 +10,8 @@ import {
   ILeftEvent,
   IMember,
   IMessage,
+  IPresenceEntry,
+  IPresenceEvent,
   IProtocolError,
   ISendOk,
   IServerToClientEvents,
@@ -24,6 +26,7 @@ import {
   IRoomSession,
   RoomChange
 } from './tokens';
+import { sanitizeState } from './presence';
 import { displayName, newClientId } from './util';
 
 type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
@@ -97,6 +100,12 @@ export class RoomSession implements IRoomSession {
   get memberLeft(): ISignal<IRoomSession, { user: IUser; ts: number }> {
     return this._memberLeft;
   }
+  get presence(): ReadonlyMap<string, IPresenceEntry> {
+    return this._presence;
+  }
+  get presenceChanged(): ISignal<IRoomSession, void> {
+    return this._presenceChanged;
+  }
 
   /** Append a line to the room's log. */
   addLog(kind: string, text: string, ts: number = Date.now(), username?: string): void {
@@ -158,6 +167,8 @@ export class RoomSession implements IRoomSession {
   onDisconnected(): void {
     this._joined = false;
     this._joining = false;
+    // Others' presence is unknown until the re-join's snapshot.
+    this._setPresence([], true);
     if (this._retryTimer !== null) {
       window.clearTimeout(this._retryTimer);
       this._retryTimer = null;
@@ -228,6 +239,22 @@ export class RoomSession implements IRoomSession {
       );
       this._memberLeft.emit({ user, ts: event.ts });
     }
+  }
+
+  onPresenceEvent(event: IPresenceEvent): void {
+    if (!this._joined) {
+      return;
+    }
+    const updates = Array.isArray(event.updates) ? event.updates : [];
+    const removed = Array.isArray(event.removed) ? event.removed : [];
+    if (event.reset) {
+      this._setPresence(updates, true);
+      return;
+    }
+    for (const session of removed) {
+      this._presence.delete(session);
+    }
+    this._setPresence(updates, false);
   }
 
   // ---- chat ----
@@ -367,6 +394,7 @@ export class RoomSession implements IRoomSession {
       }
     }
     this._changed.emit('members');
+    this._setPresence(res.presence ?? [], true);
 
     // messages
     const fresh: IMessage[] = [];
@@ -400,6 +428,35 @@ export class RoomSession implements IRoomSession {
       }
     }
     this._changed.emit('pending');
+  }
+
+  /** Apply presence entries (replacing everything with `reset`) and tell the listeners. */
+  private _setPresence(entries: ReadonlyArray<IPresenceEntry>, reset: boolean): void {
+    if (reset) {
+      if (this._presence.size === 0 && entries.length === 0) {
+        return;
+      }
+      this._presence.clear();
+    }
+    const own = this._you?.session;
+    for (const e of entries) {
+      if (
+        typeof e !== 'object' ||
+        e === null ||
+        typeof e.session !== 'string' ||
+        typeof e.user !== 'string' ||
+        e.session === own
+      ) {
+        continue;
+      }
+      this._presence.set(e.session, {
+        session: e.session,
+        user: e.user,
+        state: sanitizeState(e.state),
+        ts: typeof e.ts === 'number' ? e.ts : Date.now()
+      });
+    }
+    this._presenceChanged.emit(undefined);
   }
 
   private _retryJoin(delay: number): void {
@@ -512,4 +569,6 @@ export class RoomSession implements IRoomSession {
   private _messageReceived = new Signal<IRoomSession, IMessage>(this);
   private _memberJoined = new Signal<IRoomSession, { user: IMember; ts: number }>(this);
   private _memberLeft = new Signal<IRoomSession, { user: IUser; ts: number }>(this);
+  private _presence = new Map<string, IPresenceEntry>();
+  private _presenceChanged = new Signal<IRoomSession, void>(this);
 }

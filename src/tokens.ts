@@ -7,6 +7,8 @@ import type {
   IClientToServerEvents,
   IMember,
   IMessage,
+  IPresenceEntry,
+  IPresenceState,
   IProtocolError,
   IServerToClientEvents,
   IUser,
@@ -80,6 +82,10 @@ export interface IRoomSession {
   readonly messageReceived: ISignal<IRoomSession, IMessage>;
   readonly memberJoined: ISignal<IRoomSession, { user: IMember; ts: number }>;
   readonly memberLeft: ISignal<IRoomSession, { user: IUser; ts: number }>;
+  /** Other sessions' presence in this room, by public session id (never this tab's own). */
+  readonly presence: ReadonlyMap<string, IPresenceEntry>;
+  /** Fires when `presence` changed (a batch, a join snapshot, a disconnect). */
+  readonly presenceChanged: ISignal<IRoomSession, void>;
 
   /** Send a chat message; returns its client id. */
   send(text: string, clientId?: string): string;
@@ -119,9 +125,58 @@ export interface ICollabConnection {
   acquire(room: string): IRoomLease;
   /** The session of a room held by at least one lease, if any. */
   getSession(room: string): IRoomSession | undefined;
+  /** Every room this tab is in (joined through a widget), by name. */
+  readonly sessions: ReadonlyArray<IRoomSession>;
+  /** Fires when a room session is added or removed. */
+  readonly sessionsChanged: ISignal<ICollabConnection, void>;
 }
 
 export const ICollabConnection = new Token<ICollabConnection>(
   'collab-widget:ICollabConnection',
   'The tab-wide Socket.IO connection to the collab-widget server extension.'
+);
+
+/** A remote session's presence, resolved against its room's members. */
+export interface IRemoteCursor {
+  /** Public session id (one browser tab). */
+  readonly session: string;
+  /** The room it was received in (the first, when several rooms carry it). */
+  readonly room: string;
+  readonly username: string;
+  readonly name: string;
+  readonly initials: string;
+  /** The member's colour, and the label text colour chosen by contrast. */
+  readonly color: string;
+  readonly textColor: string;
+  readonly state: IPresenceState;
+  readonly ts: number;
+}
+
+/** The tab's cursor presence: what this tab shares, and what others share with it. */
+export interface ICollabPresence {
+  /** This tab's current state (what is sent to rooms that share). */
+  readonly localState: IPresenceState;
+  /** Fires when the local state changed (it is read at most 20 times a second). */
+  readonly localChanged: ISignal<ICollabPresence, IPresenceState>;
+  /** Whether this tab shares its cursor with `room` (on by default, kept per tab). */
+  isSharing(room: string): boolean;
+  /** Switch sharing for `room`; off sends `state: null` so others stop seeing this tab. */
+  setSharing(room: string, on: boolean): void;
+  /** Fires with the room name when its share switch changed. */
+  readonly sharingChanged: ISignal<ICollabPresence, string>;
+  /** Other tabs' cursors in every room of this tab, own user excluded, newest per session. */
+  readonly remote: ReadonlyArray<IRemoteCursor>;
+  /** Fires when `remote` changed. */
+  readonly remoteChanged: ISignal<ICollabPresence, void>;
+  /** Fires when a notebook is opened, closed or renamed here (canJumpTo may change). */
+  readonly notebooksChanged: ISignal<ICollabPresence, void>;
+  /** Whether a notebook with this path is open here (so jumpTo can work). */
+  canJumpTo(state: IPresenceState): boolean;
+  /** Activate the open notebook with that path and scroll to that cell; false if not open. */
+  jumpTo(state: IPresenceState): Promise<boolean>;
+}
+
+export const ICollabPresence = new Token<ICollabPresence>(
+  'collab-widget:ICollabPresence',
+  'Cursor presence: the local state sent to rooms, and remote cursors.'
 );

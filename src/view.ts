@@ -3,9 +3,11 @@
  *
  * User-provided text is only ever set with textContent, never as HTML.
  */
-import { IMember, IMessage, IUser } from './protocol';
+import { IMember, IMessage, IPresenceState, IUser } from './protocol';
+import { formatLocation } from './presence';
 import {
   ICollabConnection,
+  ICollabPresence,
   ILogEntry,
   IPendingMessage,
   IRoomSession,
@@ -77,9 +79,14 @@ function avatar(user: IUser, size: 'small' | 'normal' = 'normal'): HTMLElement {
  * Renders one view of a room into `host`.
  */
 export class RoomRenderer {
-  constructor(host: HTMLElement, connection: ICollabConnection) {
+  constructor(
+    host: HTMLElement,
+    connection: ICollabConnection,
+    presence: ICollabPresence | null = null
+  ) {
     this._host = host;
     this._connection = connection;
+    this._presence = presence;
     host.classList.add('jp-CollabRoom');
     host.dataset.testid = 'collab-room';
     host.setAttribute('role', 'region');
@@ -92,11 +99,37 @@ export class RoomRenderer {
       attrs: { role: 'status', 'aria-live': 'polite' }
     });
     this._count = h('span', { className: 'jp-CollabRoom-count', testid: 'member-count' });
+    // "share my cursor": on by default, per room and tab (ICollabPresence keeps it).
+    this._share = h('input', {
+      className: 'jp-CollabRoom-shareInput',
+      testid: 'share-cursor',
+      attrs: {
+        type: 'checkbox',
+        role: 'switch',
+        'data-lm-suppress-shortcuts': 'true'
+      }
+    });
+    this._share.checked = true;
+    const shareLabel = h(
+      'label',
+      {
+        className: 'jp-CollabRoom-share',
+        attrs: {
+          title:
+            'Show the people in this room which notebook, cell and line you are at. ' +
+            'Off: they stop seeing your cursor at once.'
+        }
+      },
+      this._share,
+      h('span', { text: 'share my cursor' })
+    );
+    shareLabel.hidden = presence === null;
     const header = h(
       'div',
       { className: 'jp-CollabRoom-header' },
       this._title,
       this._status,
+      shareLabel,
       this._count
     );
 
@@ -186,7 +219,14 @@ export class RoomRenderer {
     this._scroller.addEventListener('scroll', this._onScroll);
     this._unread.addEventListener('click', this._onUnreadClick);
     this._messageList.addEventListener('click', this._onListClick);
+    this._memberList.addEventListener('click', this._onMemberClick);
+    this._share.addEventListener('change', this._onShareChange);
     connection.statusChanged.connect(this._renderHeader, this);
+    if (presence) {
+      presence.localChanged.connect(this._renderLocations, this);
+      presence.sharingChanged.connect(this._onSharingChanged, this);
+      presence.notebooksChanged.connect(this._renderLocations, this);
+    }
     this._renderHeader();
   }
 
@@ -194,6 +234,7 @@ export class RoomRenderer {
   setSession(session: IRoomSession): void {
     if (this._session) {
       this._session.changed.disconnect(this._onChanged, this);
+      this._session.presenceChanged.disconnect(this._renderLocations, this);
     }
     this._session = session;
     this._messageEls.clear();
@@ -203,6 +244,7 @@ export class RoomRenderer {
     this._unreadCount = 0;
     this._maxSeq = 0;
     session.changed.connect(this._onChanged, this);
+    session.presenceChanged.connect(this._renderLocations, this);
     this._renderAll();
     this.scrollToBottom();
   }
@@ -225,7 +267,15 @@ export class RoomRenderer {
     }
     this._disposed = true;
     this._session?.changed.disconnect(this._onChanged, this);
+    this._session?.presenceChanged.disconnect(this._renderLocations, this);
     this._connection.statusChanged.disconnect(this._renderHeader, this);
+    if (this._presence) {
+      this._presence.localChanged.disconnect(this._renderLocations, this);
+      this._presence.sharingChanged.disconnect(this._onSharingChanged, this);
+      this._presence.notebooksChanged.disconnect(this._renderLocations, this);
+    }
+    this._memberList.removeEventListener('click', this._onMemberClick);
+    this._share.removeEventListener('change', this._onShareChange);
     this._input.removeEventListener('keydown', this._onKeyDown);
     this._sendButton.removeEventListener('click', this._onSendClick);
     this._scroller.removeEventListener('scroll', this._onScroll);
@@ -295,6 +345,10 @@ export class RoomRenderer {
     this._status.textContent = text;
     this._status.title = text;
 
+    if (session && this._presence) {
+      this._share.checked = this._presence.isSharing(session.name);
+    }
+
     const n = session?.members.length ?? 0;
     this._count.textContent = `${n} ${n === 1 ? 'member' : 'members'}`;
     this._count.dataset.count = String(n);
@@ -320,19 +374,23 @@ export class RoomRenderer {
     for (const m of members) {
       list.appendChild(this._memberRow(m, m.username === you));
     }
+    this._renderLocations();
   }
 
   private _memberRow(m: IMember, isYou: boolean): HTMLElement {
     const row = h('li', { className: 'jp-CollabRoom-member', testid: 'member' });
     row.dataset.username = m.username;
     const name = h('span', { className: 'jp-CollabRoom-memberName', text: displayName(m) });
-    row.append(avatar(m), name);
+    const line = h('div', { className: 'jp-CollabRoom-memberLine' }, name);
+    const where = h('div', { className: 'jp-CollabRoom-where', testid: 'member-location' });
+    where.hidden = true;
+    row.append(avatar(m), h('div', { className: 'jp-CollabRoom-memberMain' }, line, where));
     if (isYou) {
       row.classList.add('jp-mod-you');
-      row.appendChild(h('span', { className: 'jp-CollabRoom-you', text: '(you)' }));
+      line.appendChild(h('span', { className: 'jp-CollabRoom-you', text: '(you)' }));
     }
     if (m.sessions > 1) {
-      row.appendChild(
+      line.appendChild(
         h('span', {
           className: 'jp-CollabRoom-sessions',
           text: `×${m.sessions}`,
@@ -343,6 +401,114 @@ export class RoomRenderer {
     row.title = displayName(m) + (isYou ? ' (you)' : '');
     return row;
   }
+
+  /** The "where" line of each member: notebook · cell · line, idle/away; click to go there. */
+  private _renderLocations(): void {
+    const session = this._session;
+    const presence = this._presence;
+    if (!session || !presence) {
+      return;
+    }
+    const you = session.you?.username;
+    // The newest state per user (a user may have several tabs).
+    const latest = new Map<string, { state: IPresenceState; ts: number }>();
+    for (const e of session.presence.values()) {
+      const known = latest.get(e.user);
+      if (!known || known.ts < e.ts) {
+        latest.set(e.user, { state: e.state, ts: e.ts });
+      }
+    }
+    for (const row of Array.from(this._memberList.children) as HTMLElement[]) {
+      const username = row.dataset.username ?? '';
+      const where = row.querySelector<HTMLElement>('.jp-CollabRoom-where');
+      if (!where) {
+        continue;
+      }
+      let state: IPresenceState | null = null;
+      let text = '';
+      const isYou = username === you;
+      if (isYou) {
+        if (presence.isSharing(session.name)) {
+          state = presence.localState;
+          text = formatLocation(state);
+        } else {
+          text = 'not sharing your cursor';
+        }
+      } else {
+        state = latest.get(username)?.state ?? null;
+        text = state ? formatLocation(state) : '';
+      }
+      const activity = state?.activity && state.activity !== 'active' ? state.activity : '';
+      const canJump = !isYou && state !== null && presence.canJumpTo(state);
+      const key = `${text}\u0000${activity}\u0000${canJump}`;
+      if (where.dataset.key === key) {
+        continue;
+      }
+      where.dataset.key = key;
+      where.textContent = '';
+      where.hidden = !text && !activity;
+      where.dataset.activity = activity || 'active';
+      if (text) {
+        const button = h('button', {
+          className: 'jp-CollabRoom-whereText',
+          text,
+          attrs: { type: 'button', 'data-action': 'jump' }
+        });
+        button.disabled = !canJump;
+        button.title = canJump
+          ? `Go to ${text}`
+          : isYou
+            ? text
+            : state?.path
+              ? `${text} (open ${state.path} to go there)`
+              : text;
+        where.appendChild(button);
+      }
+      if (activity) {
+        where.appendChild(
+          h('span', {
+            className: 'jp-CollabRoom-activity',
+            testid: 'member-activity',
+            text: activity,
+            attrs: { 'data-activity': activity }
+          })
+        );
+      }
+    }
+  }
+
+  private _onSharingChanged(_: ICollabPresence, room: string): void {
+    if (this._session?.name === room) {
+      this._share.checked = this._presence?.isSharing(room) ?? true;
+      this._renderLocations();
+    }
+  }
+
+  private _onShareChange = (): void => {
+    const session = this._session;
+    if (session && this._presence) {
+      this._presence.setSharing(session.name, this._share.checked);
+    }
+  };
+
+  private _onMemberClick = (event: MouseEvent): void => {
+    const target = event.target as HTMLElement | null;
+    const button = target?.closest<HTMLButtonElement>('[data-action=jump]');
+    const row = button?.closest<HTMLElement>('.jp-CollabRoom-member');
+    const session = this._session;
+    if (!button || button.disabled || !row || !session || !this._presence) {
+      return;
+    }
+    let best: { state: IPresenceState; ts: number } | null = null;
+    for (const e of session.presence.values()) {
+      if (e.user === row.dataset.username && (!best || best.ts < e.ts)) {
+        best = { state: e.state, ts: e.ts };
+      }
+    }
+    if (best) {
+      void this._presence.jumpTo(best.state);
+    }
+  };
 
   private _renderOlder(): void {
     const session = this._session;
@@ -626,6 +792,8 @@ export class RoomRenderer {
 
   private _host: HTMLElement;
   private _connection: ICollabConnection;
+  private _presence: ICollabPresence | null;
+  private _share: HTMLInputElement;
   private _session: IRoomSession | null = null;
   private _title: HTMLElement;
   private _status: HTMLElement;

@@ -9,7 +9,13 @@ import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Message } from '@lumino/messaging';
 
 import { IMember, IMessage, IUser, toRoomName } from './protocol';
-import { ICollabConnection, IRoomLease, IRoomSession, RoomChange } from './tokens';
+import {
+  ICollabConnection,
+  ICollabPresence,
+  IRoomLease,
+  IRoomSession,
+  RoomChange
+} from './tokens';
 import { formatClock } from './util';
 import { RoomRenderer } from './view';
 
@@ -27,6 +33,8 @@ const QUEUED_SEND_TTL = 10000;
 export interface IWidgetContext {
   connection: ICollabConnection;
   tracker: INotebookTracker | null;
+  /** Cursor presence (the member locations and the share switch), when available. */
+  presence: ICollabPresence | null;
 }
 
 let widgetContext: IWidgetContext | null = null;
@@ -265,8 +273,8 @@ export class RoomView extends DOMWidgetView {
 
   render(): void {
     super.render();
-    const { connection } = getContext();
-    this._renderer = new RoomRenderer(this.el, connection);
+    const { connection, presence } = getContext();
+    this._renderer = new RoomRenderer(this.el, connection, presence);
     this.listenTo(this.model, 'change:room', this._onRoomChanged);
     this._onRoomChanged();
   }
