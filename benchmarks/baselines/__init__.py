@@ -1,0 +1,1 @@
+"""Baseline servers: tiny scripts speaking just enough of the collab-widget events."""

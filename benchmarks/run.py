@@ -1,0 +1,325 @@
+"""Run the benchmark suite: every scenario, every server, several repetitions.
+
+    python -m benchmarks.run                 # the full suite, 3 repetitions
+    python -m benchmarks.run --quick         # short runs, 1 repetition, servers reused
+    python -m benchmarks.run --scenario chat --servers ours,b3 --reps 1
+    python -m benchmarks.run --profile-only  # py-spy profiles of ours only
+
+Each server runs in its own process pinned to core 1, the load generator (one process per
+run) on core 0, and this runner also on core 0 (it only waits). The full suite starts a
+fresh server for every run; --quick starts each server once per repetition and runs all
+scenarios against it. Results: results.md and results.json in benchmarks/results/ for a
+full run of everything, otherwise (and the raw per-run files) under benchmarks/results/raw/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import profiling, report, servers
+from .config import FULL, LOADGEN_CORE, QUICK, SCENARIOS, SERVERS, Suite
+from .loadgen import HARD_LIMIT_S, raise_fd_limit
+from .procstat import core_busy
+from .scenarios import COMBINED
+
+RESULTS = servers.BENCH / "results"
+QUIET_SHARE = 0.10
+# Scenarios profiled with --profile, and for how long (within their measurement window).
+PROFILED = {"chat": 20, "presence": 12, "joinstorm": 10}
+REUSED_ORDER = ("connections", "joinstorm", "chat", COMBINED, "stall", "presence")
+
+
+class Quiet:
+    """Waits before each run until the machine is idle (both cores below 10 % busy), at most
+    ``per_run`` seconds each time and ``budget`` seconds in all."""
+
+    def __init__(self, per_run: float, budget: float, sample: float) -> None:
+        self.per_run = per_run
+        self.budget = budget
+        self.sample = sample
+
+    def wait(self) -> float:
+        """Returns the busiest core's share over the last sample."""
+        started = time.monotonic()
+        deadline = started + min(self.per_run, self.budget)
+        while True:
+            a = core_busy()
+            time.sleep(self.sample)
+            b = core_busy()
+            busiest = max(b[c] - a[c] for c in b) / self.sample
+            if busiest < QUIET_SHARE or time.monotonic() >= deadline:
+                break
+        self.budget = max(0.0, self.budget - (time.monotonic() - started))
+        return busiest
+
+
+def start_loadgen(
+    server: servers.Server, scenario: str, suite: Suite, out: Path, mark: Path | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ}
+    if mark is not None:
+        env["BENCH_WINDOW_MARK"] = str(mark)
+    cmd = [
+        "taskset", "-c", str(LOADGEN_CORE),
+        sys.executable, "-m", "benchmarks.loadgen",
+        "--scenario", scenario, "--suite", suite.name,
+        "--target", json.dumps(server.target.as_dict()), "--out", str(out),
+    ]
+    return subprocess.Popen(cmd, cwd=servers.ROOT, env=env)
+
+
+def run_loadgen(server: servers.Server, scenario: str, suite: Suite, out: Path) -> dict[str, Any]:
+    """Run the load generator once against a running server; its result."""
+    loadgen = start_loadgen(server, scenario, suite, out)
+    try:
+        loadgen.wait(HARD_LIMIT_S + 60)
+    except subprocess.TimeoutExpired:
+        loadgen.kill()
+        loadgen.wait()
+    try:
+        result: dict[str, Any] = json.loads(out.read_text())
+    except (OSError, json.JSONDecodeError):
+        result = {"error": "the load generator wrote no result", "valid": False,
+                  "invalid_reasons": ["no result"]}
+    if server.process.poll() is not None:
+        result.setdefault("error", "the server died during the run")
+        result["valid"] = False
+    if result.get("error"):
+        result["server_log_tail"] = server.log_tail(15)
+    return result
+
+
+def failed(error: Exception) -> dict[str, Any]:
+    return {"error": str(error), "valid": False, "invalid_reasons": ["the server did not start"]}
+
+
+def profile(scenario: str, suite: Suite, raw_dir: Path, seconds: int) -> str:
+    """Run ``scenario`` against ours once and profile ours with py-spy during its window."""
+    mark = raw_dir / f"profile-{scenario}.mark"
+    mark.unlink(missing_ok=True)
+    try:
+        server = servers.start("ours", raw_dir / "logs" / f"profile-{scenario}")
+    except Exception as error:
+        return f"profiling {scenario} failed: {error}"
+    loadgen = start_loadgen(server, scenario, suite, raw_dir / f"profile-{scenario}.json", mark)
+    svg = RESULTS / f"profile-{scenario}.svg"
+    raw = raw_dir / f"profile-{scenario}.txt"
+    try:
+        deadline = time.monotonic() + 120
+        while not mark.exists() and loadgen.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        samplers = profiling.start(server.target.pid, seconds, svg, raw)
+        for sampler in samplers:
+            sampler.wait(seconds + 30)
+        loadgen.wait(HARD_LIMIT_S)
+    finally:
+        if loadgen.poll() is None:
+            loadgen.kill()
+        server.stop()
+    if not raw.exists():
+        return f"py-spy wrote nothing for {scenario}"
+    text = profiling.summarise(raw).text(f"ours, {scenario}, {seconds} s")
+    (RESULTS / f"profile-{scenario}.txt").write_text(text)
+    return text
+
+
+class Session:
+    """One benchmark session: runs, progress lines, where the raw files go."""
+
+    def __init__(self, suite: Suite, raw_dir: Path, quiet: Quiet) -> None:
+        self.suite = suite
+        self.raw_dir = raw_dir
+        self.quiet = quiet
+        self.runs: list[dict[str, Any]] = []
+
+    def record(self, scenario: str, name: str, rep: int, result: dict[str, Any],
+               busy: float, took: float) -> None:
+        if scenario == COMBINED:
+            for part in ("chat", "stall"):
+                self.record(part, name, rep, _part(result, part), busy, took)
+            return
+        result["machine_busy_before_pct"] = round(100 * busy, 1)
+        self.runs.append({"scenario": scenario, "server": name, "rep": rep, "result": result})
+        print(_progress(scenario, name, rep, result, took), flush=True)
+
+    def fresh(self, scenarios: list[str], names: list[str]) -> None:
+        """Full suite: a fresh server process for every run."""
+        for scenario in scenarios:
+            for rep in range(self.suite.repetitions):
+                for name in _rotate(names, rep):
+                    busy = self.quiet.wait()
+                    t0 = time.monotonic()
+                    tag = f"{scenario}-{name}-{rep}"
+                    try:
+                        server = servers.start(name, self.raw_dir / "logs" / tag)
+                    except Exception as error:
+                        self.record(scenario, name, rep, failed(error), busy, 0.0)
+                        continue
+                    try:
+                        result = run_loadgen(
+                            server, scenario, self.suite, self.raw_dir / f"{tag}.json"
+                        )
+                    finally:
+                        server.stop()
+                    self.record(scenario, name, rep, result, busy, time.monotonic() - t0)
+
+    def reused(self, scenarios: list[str], names: list[str]) -> None:
+        """Quick suite: one server process per server and repetition, all scenarios on it
+        (connections first, while the server's memory is fresh)."""
+        scenarios = sorted(scenarios, key=REUSED_ORDER.index)
+        for rep in range(self.suite.repetitions):
+            for name in _rotate(names, rep):
+                try:
+                    server = servers.start(name, self.raw_dir / "logs" / f"{name}-{rep}")
+                except Exception as error:
+                    for scenario in scenarios:
+                        self.record(scenario, name, rep, failed(error), 0.0, 0.0)
+                    continue
+                try:
+                    for scenario in scenarios:
+                        busy = self.quiet.wait()
+                        t0 = time.monotonic()
+                        out = self.raw_dir / f"{scenario}-{name}-{rep}.json"
+                        result = run_loadgen(server, scenario, self.suite, out)
+                        self.record(scenario, name, rep, result, busy, time.monotonic() - t0)
+                        if server.process.poll() is not None:
+                            break
+                finally:
+                    server.stop()
+
+
+def _part(result: dict[str, Any], part: str) -> dict[str, Any]:
+    """One scenario's result out of a combined run (an error applies to both)."""
+    if part not in result:
+        return dict(result)
+    extra = {k: v for k, v in result.items() if k not in ("chat", "stall")}
+    return {**result[part], **extra}
+
+
+def plan(scenarios: list[str]) -> list[str]:
+    """The load generator runs: chat and stall together share one run."""
+    if "chat" in scenarios and "stall" in scenarios:
+        return [COMBINED if s == "chat" else s for s in scenarios if s != "stall"]
+    return scenarios
+
+
+def _rotate(names: list[str], rep: int) -> list[str]:
+    shift = rep % len(names)
+    return names[shift:] + names[:shift]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="short runs, 1 repetition, one server process for all scenarios")
+    parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help=f"comma-separated subset of {','.join(SERVERS)}")
+    parser.add_argument("--reps", type=int, help="repetitions (default: 3, quick: 1)")
+    parser.add_argument("--out", type=Path, help="where results.md/json go")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile ours with py-spy (chat, presence, joinstorm)")
+    parser.add_argument("--profile-only", action="store_true", help="only profile ours")
+    parser.add_argument("--quiet-wait", type=float, default=15.0,
+                        help="seconds to wait at most for an idle machine before each run")
+    parser.add_argument("--quiet-budget", type=float,
+                        help="seconds to wait at most for an idle machine in all "
+                        "(default 240, quick: 20)")
+    args = parser.parse_args(argv)
+
+    os.sched_setaffinity(0, {LOADGEN_CORE})
+    raise_fd_limit()
+    base = QUICK if args.quick else FULL
+    suite = dataclasses.replace(base, repetitions=args.reps or base.repetitions)
+    names = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = set(names) - set(SERVERS)
+    if unknown:
+        parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
+    scenarios = [s for s in SCENARIOS if s in args.scenario]
+    if "b3" in names:
+        servers.ensure_node()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    raw_dir = RESULTS / "raw" / stamp
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    complete = (not args.quick and set(scenarios) == set(SCENARIOS)
+                and set(names) == set(SERVERS) and not args.reps and not args.profile_only)
+    out_dir = args.out or (RESULTS if complete else raw_dir)
+    given = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["python -m benchmarks.run", *(shlex.quote(a) for a in given)])
+    started = time.monotonic()
+    budget = args.quiet_budget if args.quiet_budget is not None else (20 if args.quick else 240)
+    quiet = Quiet(args.quiet_wait, budget, 0.3 if args.quick else 1.0)
+    session = Session(suite, raw_dir, quiet)
+
+    if not args.profile_only:
+        if args.quick:
+            session.reused(plan(scenarios), names)
+        else:
+            session.fresh(plan(scenarios), names)
+
+    profiles: dict[str, str] = {}
+    if args.profile or args.profile_only:
+        for scenario, seconds in PROFILED.items():
+            if scenario in scenarios:
+                quiet.wait()
+                profiles[scenario] = profile(
+                    scenario, suite, raw_dir, min(seconds, 5) if args.quick else seconds
+                )
+                print(profiles[scenario], flush=True)
+
+    info = report.machine(servers.NODE_DIR)
+    summary = report.aggregate(session.runs)
+    data = {
+        "command": command,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - started, 1),
+        "machine": info,
+        "suite": suite.as_dict(),
+        "servers": {s: report.LABELS[s] for s in names},
+        "summary": summary,
+        "ratios": report.ratios(summary),
+        "targets": report.targets(summary),
+        "readme": report.readme_section(summary, info, suite),
+        "profiles": profiles,
+        "runs": session.runs,
+    }
+    if session.runs or profiles:
+        report.write(data, out_dir)
+        print(f"results: {out_dir / 'results.md'} ({data['duration_s']:.0f} s)")
+    return 0
+
+
+def _progress(scenario: str, name: str, rep: int, result: dict[str, Any], took: float) -> str:
+    keys = {
+        "chat": ("cpu_us_per_delivery", "slowest_p50_ms", "slowest_p99_ms", "lost"),
+        "presence": ("max_sustained_hz", "server_cpu_pct", "latency_p50_ms", "latency_p99_ms"),
+        "connections": ("kb_per_connection", "connect_s", "join_s"),
+        "joinstorm": ("all_acked_s", "all_full_member_list_s"),
+        "stall": ("p99_before_ms", "p99_during_ms", "rss_growth_during_mb"),
+    }[scenario]
+    figures = " ".join(f"{k}={result.get(k)}" for k in keys)
+    flags = ""
+    if not result.get("valid"):
+        flags = " INVALID " + "; ".join(result.get("invalid_reasons", []))
+    if result.get("noisy"):
+        flags += " noisy"
+    if result.get("error"):
+        flags += f" ERROR {result['error']}"
+    loadgen = result.get("loadgen_cpu_pct")
+    return f"[{scenario} {name} rep{rep} {took:.0f}s] {figures} loadgen={loadgen}%{flags}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

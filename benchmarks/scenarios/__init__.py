@@ -1,0 +1,34 @@
+"""The scenarios, each a coroutine ``run_*(target, params) -> dict`` run by the load generator."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..config import Suite
+from ..eio import Target
+from .chat import run_chat, run_chat_stall, run_stall
+from .connections import run_connections
+from .joinstorm import run_joinstorm
+from .presence import run_presence, run_ramp
+
+COMBINED = "chat+stall"
+Runner = Callable[[Target, Suite], Awaitable[dict[str, Any]]]
+
+
+async def _presence(target: Target, suite: Suite) -> dict[str, Any]:
+    # ours coalesces (measured at the full rate); the baselines relay (measured by a ramp).
+    if target.name == "ours":
+        return {"mode": "coalesced", **await run_presence(target, suite.presence)}
+    return {"mode": "relay", **await run_ramp(target, suite.ramp)}
+
+
+SCENARIOS: dict[str, Runner] = {
+    "chat": lambda target, suite: run_chat(target, suite.chat),
+    "presence": _presence,
+    "connections": lambda target, suite: run_connections(target, suite.connections),
+    "joinstorm": lambda target, suite: run_joinstorm(target, suite.joinstorm),
+    "stall": lambda target, suite: run_stall(target, suite.stall),
+    # Scenarios 1 and 5 in one run: results {"chat": ..., "stall": ...}.
+    COMBINED: lambda target, suite: run_chat_stall(target, suite.chat, suite.stall),
+}

@@ -1,0 +1,308 @@
+"""Scenario 2: cursor presence of a whole room.
+
+Every member sends ``presence {room, state}`` (no acknowledgement) at a fixed rate, staggered
+evenly over the period. The state is a realistic cursor (path, cell, line, column, mode,
+activity); ``line`` carries the update's number and ``column`` its send time in microseconds
+since the load generator started, so a receiver can tell how old the state it sees is.
+
+* **ours** coalesces: each member gets at most ``presence_hz`` batches a second with the latest
+  state of every other member. Measured: server CPU, the age of each state when a probe sees it
+  (p50/p99), frames and bytes per second sent to the room, RSS over time, and at the end
+  whether every probe holds every sender's last state.
+* **baselines** relay every update to the room (minus the sender). Measured: a short ramp of
+  rates; a step is sustained when 99 % of the updates sent to the probes during the step
+  arrived within ``max_latency`` (missing ones count as late).
+
+Only ``probes`` members (the last joined: the last served by a fan-out loop) decode what they
+receive; the others only count frames and bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from ..config import PresenceParams, RampParams
+from ..eio import EioClient, Target, decode_event
+from ..procstat import Snapshot, Window
+from ..stats import ms, percentile, slope
+from .common import (
+    LoopLag,
+    RssSampler,
+    close_all,
+    connect_many,
+    join_all,
+    mark_window,
+    validity,
+)
+
+ROOM = "bench-presence"
+TICK = 0.005
+DRAIN_LOWAT = 4096
+MISSING = 2**62  # the latency of an update that never arrived
+
+
+def _p99_ms(latencies: list[int]) -> float | None:
+    p99 = percentile(latencies, 99) if latencies else MISSING
+    return None if p99 >= MISSING else ms(p99)
+
+
+class PresenceLoad:
+    """The members, the send schedule and the probes' bookkeeping."""
+
+    def __init__(self, target: Target, members: int, probes: int) -> None:
+        self.target = target
+        self.members_count = members
+        self.probes_count = probes
+        self.epoch = time.time_ns()
+        self.members: list[EioClient] = []
+        self.sessions: list[str] = []
+        self.line = [0] * members
+        self.sent = [0] * members
+        self.window = (0, 0)  # send times (ns) whose receipts are recorded
+        self.latencies: list[int] = []
+        self.batches = 0
+
+    async def setup(self) -> None:
+        self.members = await connect_many(self.target, self.members_count, self.on_event)
+        acks = await join_all(self.members, lambda _i: ROOM)
+        for index, (client, ack) in enumerate(zip(self.members, acks, strict=True)):
+            # ours names sessions by a public id; the baselines by the Socket.IO sid.
+            you = ack.get("you") if isinstance(ack, dict) else None
+            session = you.get("session") if isinstance(you, dict) else None
+            self.sessions.append(str(session or ack.get("session") or client.sid))
+            client.tag = {} if index >= self.members_count - self.probes_count else None
+            client.drain = client.tag is None
+
+    # -- receiving (probes only) -------------------------------------------------------------
+    def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
+        seen: dict[str, int] | None = client.tag
+        if seen is None:
+            return
+        name, data = decode_event(packet)
+        if name != "presence" or not isinstance(data, dict):
+            return
+        updates = data.get("updates")
+        if updates is None:  # a relayed single update
+            updates = [data]
+        self.batches += 1
+        low, high = self.window
+        epoch = self.epoch
+        for update in updates:
+            state = update.get("state")
+            if not state:
+                continue
+            sent = epoch + state["column"] * 1000
+            if low <= sent < high:
+                self.latencies.append(now - sent)
+            session = update["session"]
+            if state["line"] > seen.get(session, -1):
+                seen[session] = state["line"]
+
+    # -- sending -----------------------------------------------------------------------------
+    def _send(self, index: int) -> None:
+        line = self.line[index] + 1
+        self.line[index] = line
+        self.sent[index] += 1
+        column = (time.time_ns() - self.epoch) // 1000
+        self.members[index].emit(
+            "presence",
+            {
+                "room": ROOM,
+                "state": {
+                    "path": "bench/class.ipynb",
+                    "cell_id": f"cell-{index % 40:04d}",
+                    "cell_index": index % 40,
+                    "line": line,
+                    "column": column,
+                    "mode": "edit",
+                    "activity": "active",
+                },
+            },
+        )
+
+    def batch_drains(self, size: int) -> None:
+        """Wake draining members only per ``size`` bytes (1: per byte, as normally)."""
+        for client in self.members:
+            if client.drain:
+                client.set_rcvlowat(size)
+
+    async def drive(self, rate: float, seconds: float) -> None:
+        """Every member sends ``rate`` updates a second for ``seconds``, staggered.
+
+        Meanwhile the draining members read per 4 KB (see :meth:`EioClient.set_rcvlowat`), so
+        that the load generator can take the ~100,000 frames/s a relaying server sends."""
+        self.batch_drains(DRAIN_LOWAT)
+        try:
+            await self._drive(rate, seconds)
+        finally:
+            self.batch_drains(1)
+
+    async def _drive(self, rate: float, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1.0 / rate
+        start = loop.time()
+        end = start + seconds
+        count = len(self.members)
+        due = [start + period * i / count for i in range(count)]
+        while True:
+            now = loop.time()
+            if now >= end:
+                return
+            for index in range(count):
+                if due[index] <= now:
+                    self._send(index)
+                    due[index] += period
+                    if due[index] <= now:  # far behind: skip, never burst
+                        due[index] = now + period
+            await asyncio.sleep(TICK)
+
+    def record_from(self) -> None:
+        self.latencies = []
+        self.batches = 0
+        self.window = (time.time_ns(), 2**63)
+        for client in self.members:
+            client.event_frames = 0
+            client.event_bytes = 0
+
+    def record_until(self) -> None:
+        self.window = (self.window[0], time.time_ns())
+
+    def frames(self) -> tuple[int, int]:
+        return (
+            sum(c.event_frames for c in self.members),
+            sum(c.event_bytes for c in self.members),
+        )
+
+    def stale(self) -> int:
+        """(probe, sender) pairs where the probe does not hold the sender's last state."""
+        stale = 0
+        for client in self.members:
+            seen = client.tag
+            if seen is None:
+                continue
+            for index, session in enumerate(self.sessions):
+                if self.members[index] is not client and seen.get(session, -1) < self.line[index]:
+                    stale += 1
+        return stale
+
+
+async def run_presence(target: Target, p: PresenceParams) -> dict[str, Any]:
+    """Coalesced presence (ours): all members at ``rate`` Hz for ``duration`` seconds."""
+    load = PresenceLoad(target, p.members, p.probes)
+    await load.setup()
+    rss = RssSampler(target.pid, interval=1.0).start()
+    lag = LoopLag().start()
+    await load.drive(p.rate, p.warmup)
+    mark_window("presence")
+    load.record_from()
+    before = Snapshot.take(target.pid)
+    t0 = time.monotonic()
+    await load.drive(p.rate, p.duration)
+    load.record_until()
+    after = Snapshot.take(target.pid)
+    t1 = time.monotonic()
+    frames, sent_bytes = load.frames()
+    await asyncio.sleep(1.0)  # the last batches (and a heartbeat-free pause: nothing changes)
+    rss.stop()
+    window = Window.between(before, after)
+    samples = rss.between(t0, t1)
+    lat = load.latencies
+    result = {
+        **window.as_dict(),
+        "members": p.members,
+        "rate_hz": p.rate,
+        "updates_in_per_s": round(sum(load.sent) / (p.warmup + p.duration)),
+        "latency_p50_ms": ms(percentile(lat, 50)),
+        "latency_p99_ms": ms(percentile(lat, 99)),
+        "latency_max_ms": ms(max(lat)) if lat else None,
+        "latency_samples": len(lat),
+        "frames_per_s": round(frames / window.seconds),
+        "mb_per_s": round(sent_bytes / window.seconds / 2**20, 2),
+        "avg_frame_bytes": round(sent_bytes / frames) if frames else 0,
+        "stale_at_end": load.stale(),
+        "rss_mb_start": round(samples[0][1] / 2**20, 1) if samples else None,
+        "rss_mb_end": round(samples[-1][1] / 2**20, 1) if samples else None,
+        "rss_mb_max": round(max(r for _, r in samples) / 2**20, 1) if samples else None,
+        "rss_slope_kb_per_s": round(slope(samples) / 1024, 1),
+        "rss_series_mb": rss.series_mb(),
+        "loop_lag": lag.stop(),
+        **validity(window),
+    }
+    # Coalescing has no per-update rate limit below presence_hz; reported for the ratio.
+    result["max_sustained_hz"] = (
+        p.rate if result["valid"] and (result["latency_p99_ms"] or 1e9) <= 1000 else None
+    )
+    close_all(load.members)
+    return result
+
+
+async def run_ramp(target: Target, p: RampParams) -> dict[str, Any]:
+    """Relaying presence (baselines): the highest rate per member sustained."""
+    load = PresenceLoad(target, p.members, p.probes)
+    await load.setup()
+    probes = [i for i, c in enumerate(load.members) if c.tag is not None]
+    rss = RssSampler(target.pid, interval=1.0).start()
+    lag = LoopLag().start()
+    steps: list[dict[str, Any]] = []
+    sustained: float | None = None
+    bounded_by_loadgen = False
+    for rate in p.rates:
+        await load.drive(rate, p.warmup)
+        sent_before = list(load.sent)
+        load.record_from()
+        before = Snapshot.take(target.pid)
+        await load.drive(rate, p.step)
+        load.record_until()
+        after = Snapshot.take(target.pid)
+        await asyncio.sleep(p.grace)
+        window = Window.between(before, after)
+        sent = [a - b for a, b in zip(load.sent, sent_before, strict=True)]
+        expected = sum(sum(sent) - sent[i] for i in probes)
+        late = [x for x in load.latencies if x > p.max_latency * 1e9]
+        on_time = len(load.latencies) - len(late)
+        missing = max(0, expected - len(load.latencies))
+        padded = load.latencies + [MISSING] * missing
+        frames, _ = load.frames()
+        step = {
+            "rate_hz": rate,
+            **window.as_dict(),
+            "offered_deliveries_per_s": round(
+                sum(sent) * (p.members - 1) / window.seconds
+            ),
+            "frames_per_s": round(frames / window.seconds),
+            "expected_at_probes": expected,
+            "received_at_probes": len(load.latencies),
+            "on_time_share": round(on_time / expected, 4) if expected else None,
+            "latency_p50_ms": ms(percentile(load.latencies, 50)),
+            # None when more than 1 % of the updates never arrived.
+            "latency_p99_ms": _p99_ms(padded),
+            "missing_at_probes": missing,
+            **validity(window),
+        }
+        ok = expected > 0 and percentile(padded, 99) <= p.max_latency * 1e9
+        step["sustained"] = ok
+        steps.append(step)
+        if not step["valid"]:
+            bounded_by_loadgen = True
+            break
+        if not ok:
+            break
+        sustained = rate
+    rss.stop()
+    loadgen = max((s["loadgen_cpu_pct"] for s in steps), default=0.0)
+    result = {
+        "members": p.members,
+        "steps": steps,
+        "max_sustained_hz": sustained,
+        "bounded_by_loadgen": bounded_by_loadgen,
+        "rss_series_mb": rss.series_mb(),
+        "loop_lag": lag.stop(),
+        "loadgen_cpu_pct": loadgen,
+        "valid": not bounded_by_loadgen,
+        "invalid_reasons": [r for s in steps for r in s["invalid_reasons"]],
+        "noisy": [n for s in steps for n in s["noisy"]],
+    }
+    close_all(load.members)
+    return result
