@@ -47,12 +47,15 @@ extras=""
 # jupyterlab brings jlpm, which the build hook uses to build the labextension.
 python -m pip install -q "jupyterlab>=4.2,<5" "hatch-jupyter-builder>=0.5" "jupyter-builder>=1.2,<2"
 python -m pip install -q -e ".${extras}"
-# An editable install has no shared-data: link the labextension and the server config.
-jupyter labextension develop --overwrite . >/dev/null
-jupyter server extension enable --sys-prefix collab_widget >/dev/null
+# The editable install brings the server config (shared-data); link the labextension to the
+# build output so `jlpm build` is picked up by a browser reload.
+jupyter-builder develop --overwrite . >/dev/null
 
-jupyter server extension list 2>&1 | grep -q "collab_widget.*enabled" \
+# (Read the lists whole: `grep -q` would close the pipe early, which pipefail counts as failure.)
+server_list=$(jupyter server extension list 2>&1)
+lab_list=$(jupyter labextension list 2>&1)
+grep -q "collab_widget.*enabled" <<<"$server_list" \
   || { echo "collab_widget server extension is not enabled" >&2; exit 1; }
-jupyter labextension list 2>&1 | grep -q "collab-widget.*enabled" \
+grep -q "collab-widget.*enabled" <<<"$lab_list" \
   || { echo "collab-widget labextension is not enabled" >&2; exit 1; }
 log "set up: .venv is ready"

@@ -7,15 +7,11 @@ import os
 import re
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+
+from ..jupyter import JupyterProcess
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -40,29 +36,17 @@ PING_TIMEOUT = 2
 HISTORY_PAGE_SIZE = 10
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Lab:
+class Lab(JupyterProcess):
     """``jupyter lab`` on a free loopback port, with its own config, data and notebook root.
 
     The notebooks of the repository are copied to a temporary root; the user settings turn off
     the news/update toasts so nothing covers the page.
     """
 
+    name = "jupyterlab"
+
     def __init__(self, workdir: Path, base_url: str = "/jp/") -> None:
-        self.workdir = workdir
-        self.base_url = base_url
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.root = workdir / "root"
-        self.log_path = workdir / "lab.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        for sub in ("config", "data", "runtime"):
-            (workdir / sub).mkdir(parents=True, exist_ok=True)
+        super().__init__(workdir, base_url=base_url, token=secrets.token_hex(16))
         shutil.copytree(NOTEBOOKS, self.root)
         settings = workdir / "config" / "lab" / "user-settings" / "@jupyterlab"
         notification = settings / "apputils-extension" / "notification.jupyterlab-settings"
@@ -71,35 +55,13 @@ class Lab:
             json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
         )
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.base_url}"
-
     def notebook_url(self, path: str, workspace: str) -> str:
         """The notebook in JupyterLab, in its own workspace (so two users' layouts don't mix)."""
         return f"{self.url}lab/workspaces/{workspace}/tree/{path}?token={self.token}"
 
-    def start(self, timeout: float = 90.0) -> Lab:
-        env = {
-            **os.environ,
-            "JUPYTER_CONFIG_DIR": str(self.workdir / "config"),
-            "JUPYTER_DATA_DIR": str(self.workdir / "data"),
-            "JUPYTER_RUNTIME_DIR": str(self.workdir / "runtime"),
-            "JUPYTER_PLATFORM_DIRS": "0",
-        }
-        env.pop("JUPYTER_TOKEN", None)
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--allow-root",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.base_url={self.base_url}",
-            f"--ServerApp.root_dir={self.root}",
-            f"--IdentityProvider.token={self.token}",
+    def command(self) -> list[str]:
+        return [
+            *super().command(),
             "--LabApp.expose_app_in_browser=True",
             "--JupyterNotebookApp.expose_app_in_browser=True",
             "--LabApp.news_url=None",
@@ -107,41 +69,11 @@ class Lab:
             f"--CollabApp.ping_interval={PING_INTERVAL}",
             f"--CollabApp.ping_timeout={PING_TIMEOUT}",
             f"--CollabApp.history_page_size={HISTORY_PAGE_SIZE}",
-            f"--CollabApp.history_path={self.workdir / 'data' / 'history.sqlite3'}",
         ]
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited:\n{self.log()}")
-            try:
-                req = urllib.request.Request(
-                    self.url + "api/status", headers={"Authorization": f"token {self.token}"}
-                )
-                with urllib.request.urlopen(req, timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"jupyter lab did not start:\n{self.log()}")
 
-    def stop(self, timeout: float = 20.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log(self, tail: int = 200) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-tail:])
+    def start(self, timeout: float = 90.0) -> Lab:
+        super().start(timeout)
+        return self
 
 
 # ---- page helpers ------------------------------------------------------------------------
