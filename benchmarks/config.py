@@ -23,7 +23,7 @@ class ChatParams:
     rate: float = 50.0
     warmup: float = 1.5
     duration: float = 30.0
-    drain_limit: float = 10.0
+    drain_limit: float = 5.0
     text_size: int = 100
 
 
@@ -35,8 +35,8 @@ class StallParams:
     rate: float = 50.0
     warmup: float = 1.0
     before: float = 5.0
-    during: float = 8.0
-    drain_limit: float = 8.0
+    during: float = 6.0
+    drain_limit: float = 4.0
     text_size: int = 100
     rcvbuf: int = 4096
 
@@ -48,7 +48,7 @@ class PresenceParams:
     members: int = 300
     rate: float = 20.0
     warmup: float = 2.0
-    duration: float = 12.0
+    duration: float = 10.0
     probes: int = 10
 
 
@@ -73,8 +73,8 @@ class ConnectionsParams:
     room_size: int = 30
     warm: int = 60
     concurrency: int = 50
-    settle: float = 2.0
-    idle: float = 3.0
+    settle: float = 1.5
+    idle: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,12 @@ GENERIC = re.compile(
     r"BaseAsyncIOLoop\.start|BaseEventLoop\.run_forever|BaseEventLoop\._run_once|Handle\._run|"
     r"main|run|Runner\.run|BaseEventLoop\.run_until_complete) "
 )
+# Leaf frames of a thread waiting (py-spy counts them unless it detects the wait itself):
+# the event loop in epoll, an executor worker waiting for work, a condition variable.
+IDLE = re.compile(
+    r"^(EpollSelector\.select \(selectors\.py|_worker \(concurrent/futures/thread\.py:81\)|"
+    r"Condition\.wait \(threading\.py|Event\.wait \(threading\.py)"
+)
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 LIBRARIES = (
     ("engineio", "python-engineio"),
@@ -78,14 +84,22 @@ def _library(frame: str) -> str:
 
 @dataclass
 class Profile:
+    """Shares (%) of the busy samples; ``idle`` samples (threads waiting) are left out."""
+
     samples: int
+    idle: int
     own: list[tuple[str, float]]
     inclusive: list[tuple[str, float]]
     libraries: list[tuple[str, float]]
     lines: list[tuple[str, float]]
 
     def text(self, title: str, top: int = 20) -> str:
-        lines = [f"# {title}: {self.samples} samples", "", "## own time (top of stack)"]
+        lines = [
+            f"# {title}: {self.samples} busy samples ({self.idle} idle ones left out); "
+            "shares of the busy samples",
+            "",
+            "## own time (top of stack)",
+        ]
         lines += [f"{share:6.1f}%  {name}" for name, share in self.own[:top]]
         lines += ["", "## inclusive time (anywhere on the stack)"]
         lines += [f"{share:6.1f}%  {name}" for name, share in self.inclusive[:top]]
@@ -102,7 +116,7 @@ def summarise(raw: Path) -> Profile:
     inclusive: Counter[str] = Counter()
     libraries: Counter[str] = Counter()
     hot_lines: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -111,6 +125,9 @@ def summarise(raw: Path) -> Profile:
         frames = [f for f in stack.split(";") if f and not f.startswith("process ")
                   and not f.startswith("thread ")]
         if not frames:
+            continue
+        if IDLE.match(frames[-1].strip()):
+            idle += count
             continue
         total += count
         own[_name(frames[-1])] += count
@@ -123,5 +140,5 @@ def summarise(raw: Path) -> Profile:
         return [(name, 100.0 * n / total) for name, n in counter.most_common()] if total else []
 
     return Profile(
-        total, shares(own), shares(inclusive), shares(libraries), shares(hot_lines)
+        total, idle, shares(own), shares(inclusive), shares(libraries), shares(hot_lines)
     )

@@ -81,6 +81,7 @@ METRICS: dict[str, list[Metric]] = {
     "stall": [
         Metric("p99_before_ms", "others' p99 before ms"),
         Metric("p99_during_ms", "others' p99 stalled ms"),
+        Metric("rss_slope_before_kb_per_s", "RSS slope before KB/s"),
         Metric("rss_growth_during_mb", "RSS growth stalled MB", digits=2),
         Metric("rss_slope_during_kb_per_s", "RSS slope stalled KB/s"),
         Metric("stalled_backlog_kb", "backlog owed to stalled KB", digits=0),
@@ -162,11 +163,13 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             if not cell:
                 continue
             valid = [r for r in cell if r["result"].get("valid")]
-            used = valid or cell
+            clean = [r for r in valid if not r["result"].get("noisy")]
+            used = clean or valid or cell
             entry: dict[str, Any] = {
                 "runs": len(cell),
                 "valid_runs": len(valid),
-                "all_invalid": not valid,
+                "clean_runs": len(clean),
+                "used": "clean" if clean else ("valid, noisy" if valid else "all, invalid"),
                 "noisy_runs": sum(1 for r in cell if r["result"].get("noisy")),
                 "errors": [r["result"]["error"] for r in cell if r["result"].get("error")],
             }
@@ -212,7 +215,7 @@ def ratios(agg: dict[str, Any]) -> list[dict[str, Any]]:
             if math.isnan(value) and below and not math.isnan(ours):
                 entry[f"ours_over_{base}"] = f"> {ours:g}x (below the lowest step)"
             elif value and not math.isnan(value) and not math.isnan(ours):
-                entry[f"ours_over_{base}"] = round(ours / value, 2)
+                entry[f"ours_over_{base}"] = ours / value
             else:
                 entry[f"ours_over_{base}"] = None
         out.append(entry)
@@ -269,7 +272,7 @@ def _table(scenario: str, agg: dict[str, Any]) -> list[str]:
         return []
     metrics = METRICS[scenario]
     lines = [
-        "| server | " + " | ".join(m.label for m in metrics) + " | valid runs |",
+        "| server | " + " | ".join(m.label for m in metrics) + " | runs |",
         "|---|" + "---|" * (len(metrics) + 1),
     ]
     for server in servers:
@@ -280,9 +283,9 @@ def _table(scenario: str, agg: dict[str, Any]) -> list[str]:
                 cells[0] = "< lowest step"
         if scenario == "joinstorm" and server != "ours":
             cells[0] = "n/a (no member list)"
-        valid = f"{entry['valid_runs']}/{entry['runs']}"
-        if entry["noisy_runs"]:
-            valid += f", {entry['noisy_runs']} noisy"
+        valid = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
+        if entry["used"] != "clean":
+            valid += f" (**{entry['used']}**)"
         if entry["errors"]:
             valid += f", {len(entry['errors'])} failed"
         lines.append(f"| {LABELS[server]} | " + " | ".join(cells) + f" | {valid} |")
@@ -297,9 +300,12 @@ def _ratio_lines(rows: list[dict[str, Any]]) -> list[str]:
                 return v
             return _fmt(v, 2) if v is not None else "n/a"
 
+        def ratio(v: Any) -> str:
+            return f"{v:.3g}" if isinstance(v, float) else show(v)
+
         lines.append(
             f"| {row['figure']} | {show(row['ours'])} | {show(row['b1'])} | {show(row['b3'])} "
-            f"| {show(row['ours_over_b1'])} | {show(row['ours_over_b3'])} |"
+            f"| {ratio(row['ours_over_b1'])} | {ratio(row['ours_over_b3'])} |"
         )
     return lines
 
@@ -311,8 +317,9 @@ def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> l
 
     def presence(server: str) -> str:
         if server == "ours":
-            return (f"{m('presence', 'ours', 'server_cpu_pct', 0)} % CPU, age p50/p99 "
-                    f"{m('presence', 'ours', 'latency_p50_ms', 0)}/"
+            return (f"max {m('presence', 'ours', 'max_sustained_hz', 0)} Hz; at "
+                    f"{suite.presence.rate:g} Hz {m('presence', 'ours', 'server_cpu_pct', 0)} % "
+                    f"CPU, state age p50/p99 {m('presence', 'ours', 'latency_p50_ms', 0)}/"
                     f"{m('presence', 'ours', 'latency_p99_ms', 0)} ms")
         value = m("presence", server, "max_sustained_hz", 0)
         below = agg.get("presence", {}).get(server, {}).get("below_lowest_step")
@@ -324,7 +331,7 @@ def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> l
         f"(`python -m benchmarks.run`).",
         "",
         f"| server | chat: CPU µs/delivery | chat: slowest p99 ms | presence, "
-        f"{suite.presence.members} members x {suite.presence.rate:g} Hz | "
+        f"{suite.presence.members} members: highest rate with p99 <= 1 s | "
         f"KB/idle connection | join storm s |",
         "|---|---|---|---|---|---|",
     ]
@@ -338,7 +345,7 @@ def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> l
             f"{m('chat', server, 'slowest_p99_ms')} | {presence(server)} | "
             f"{m('connections', server, 'kb_per_connection')} | {storm} |"
         )
-    return lines
+    return [*lines, "", *_ratio_lines(ratios(agg))]
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -354,10 +361,11 @@ def markdown(report: dict[str, Any]) -> str:
         f"Linux {info['kernel']}, Python {info['python']}, node {info.get('node')}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items())
         + f", socket.io {info.get('socket.io')}, ws {info.get('ws')}",
-        "- servers pinned to core 1 (`taskset -c 1`), load generator to core 0; cells are "
-        "median (min-max) over the valid runs; a run is **invalid** when the load generator "
-        "used more than 60 % of its core, **noisy** when other processes used more than 10 % "
-        "of either core.",
+        "- servers pinned to core 1 (`taskset -c 1`), load generator to core 0. A run is "
+        "**invalid** when the load generator used more than 60 % of its core, **noisy** when "
+        "other processes used more than 10 % of either core during its window; **clean** = "
+        "valid and not noisy. Cells are median (min-max) over the clean runs, or over the "
+        "valid runs when none is clean (marked in the runs column).",
         "",
     ]
     for scenario, title in TITLES.items():
@@ -410,3 +418,28 @@ def write(report: dict[str, Any], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
     (out_dir / "results.md").write_text(markdown(report))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite results.md (and the derived parts of results.json) from a results.json."""
+    import argparse
+    import dataclasses
+
+    from .config import FULL, QUICK
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("results", type=Path, help="a results.json")
+    args = parser.parse_args(argv)
+    data = json.loads(args.results.read_text())
+    base = QUICK if data["suite"]["name"] == "quick" else FULL
+    suite = dataclasses.replace(base, repetitions=data["suite"]["repetitions"])
+    data["summary"] = aggregate(data["runs"])
+    data["ratios"] = ratios(data["summary"])
+    data["targets"] = targets(data["summary"])
+    data["readme"] = readme_section(data["summary"], data["machine"], suite)
+    write(data, args.results.parent)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -178,7 +178,7 @@ def start(name: str, log_dir: Path, timeout: float = 60.0) -> Server:
     except Exception as error:
         server.stop()
         raise RuntimeError(f"{name}: {error}\n{server.log_tail()}") from error
-    time.sleep(0.5)  # let start-up work (imports, extension loading) finish
+    time.sleep(0.2)  # let start-up work (imports, extension loading) finish
     return server
 
 

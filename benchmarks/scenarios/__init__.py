@@ -19,7 +19,10 @@ Runner = Callable[[Target, Suite], Awaitable[dict[str, Any]]]
 async def _presence(target: Target, suite: Suite) -> dict[str, Any]:
     # ours coalesces (measured at the full rate); the baselines relay (measured by a ramp).
     if target.name == "ours":
-        return {"mode": "coalesced", **await run_presence(target, suite.presence)}
+        return {
+            "mode": "coalesced",
+            **await run_presence(target, suite.presence, suite.ramp),
+        }
     return {"mode": "relay", **await run_ramp(target, suite.ramp)}
 
 

@@ -77,7 +77,7 @@ class ChatLoad:
     async def setup(self, receivers: int) -> None:
         """Connect and join ``receivers`` receivers, then the sender (also a receiver)."""
         clients = await connect_many(self.target, receivers + 1, self.on_event)
-        await join_all(clients, lambda _i: ROOM)
+        await join_all(clients, lambda _i: ROOM, concurrency=20)  # all of them measure
         self.receivers = clients
         self.sender = clients[-1]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from ..config import JoinStormParams
@@ -35,18 +36,19 @@ class Storm:
         self.done = asyncio.get_running_loop().create_future()
 
     def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
-        # Only ``joined`` matters; its username is found without decoding the JSON.
+        # Only ``joined`` matters; its username is found without decoding the JSON (bytes
+        # are kept as they are: only their number matters).
         if not packet.startswith(JOINED):
             return
         match = NAME.search(packet)
         if match is not None:
-            self._members(client, [{"username": match.group(1).decode()}], now)
+            self._members(client, (match.group(1),), now)
 
-    def _members(self, client: EioClient, members: list[Any], now: int) -> None:
-        known: set[str] | None = client.tag
+    def _members(self, client: EioClient, usernames: Iterable[bytes], now: int) -> None:
+        known: set[bytes] | None = client.tag
         if known is None or len(known) >= self.size:
             return
-        known.update(str(m.get("username")) for m in members if isinstance(m, dict))
+        known.update(usernames)
         if len(known) >= self.size:
             self.full += 1
             self.last_full = now
@@ -67,8 +69,7 @@ class Storm:
         self.last_ack = now
         if b'"members"' in ack:
             self.member_lists = True
-            names = [{"username": n.decode()} for n in NAME.findall(ack)]
-            self._members(client, names, now)
+            self._members(client, NAME.findall(ack), now)
         self._check()
 
     def _check(self) -> None:
@@ -84,7 +85,7 @@ async def run_joinstorm(target: Target, p: JoinStormParams) -> dict[str, Any]:
     for client in clients:
         client.tag = set()
         client.raw_acks = True
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.5)
     lag = LoopLag().start()
     mark_window("joinstorm")
     before = Snapshot.take(target.pid)
