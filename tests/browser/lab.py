@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -243,3 +244,43 @@ def dismiss_dialogs(page: Page, quiet_ms: int = 1_500, limit_ms: int = 20_000) -
         quiet += 250
         waited += 250
     expect(dialog).to_have_count(0)
+
+
+@dataclass
+class TwoUsers:
+    """Two users (two browser contexts) who opened one notebook and ran its Room cell.
+
+    ``names``/``users`` hold each one's display name and username (keys ``a``, ``b``);
+    ``errors`` collects uncaught page errors of both.
+    """
+
+    a: Page
+    b: Page
+    cell: int
+    names: dict[str, str] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def view_a(self) -> Locator:
+        return room_view(self.a, self.cell)
+
+    @property
+    def view_b(self) -> Locator:
+        return room_view(self.b, self.cell)
+
+
+def two_users_in_room(
+    a: Page, b: Page, lab: Lab, notebook: str, cell: int, workspaces: tuple[str, str]
+) -> TwoUsers:
+    """A opens ``notebook`` and runs ``cell`` (a Room), then B does, each in its workspace."""
+    pair = TwoUsers(a, b, cell)
+    for page in (a, b):
+        page.on("pageerror", lambda exc: pair.errors.append(str(exc)))
+    for page, workspace in zip((a, b), workspaces, strict=True):
+        open_notebook(page, lab, notebook, workspace)
+        run_cell(page, cell)
+        wait_connected(room_view(page, cell))
+    pair.names["a"], pair.users["a"] = me(pair.view_a)
+    pair.names["b"], pair.users["b"] = me(pair.view_b)
+    return pair

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -27,8 +26,10 @@ from .lab import (
     open_notebook,
     room_view,
     run_cell,
+    two_users_in_room,
     wait_connected,
 )
+from .lab import TwoUsers as Pair
 
 NOTEBOOK = "presence_test.ipynb"
 ROOM = "presence-test"
@@ -91,35 +92,12 @@ COUNT_EMITS = """() => {
 }"""
 
 
-@dataclass
-class Pair:
-    a: Page
-    b: Page
-    names: dict[str, str] = field(default_factory=dict)
-    users: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def view_a(self) -> Locator:
-        return room_view(self.a, CELL_ROOM)
-
-    @property
-    def view_b(self) -> Locator:
-        return room_view(self.b, CELL_ROOM)
-
-
 @pytest.fixture(scope="module")
 def pair(new_user: NewUser, lab: Lab) -> Pair:
     (lab.root / NOTEBOOK).write_text(json.dumps(NOTEBOOK_JSON))
-    p = Pair(a=new_user(), b=new_user())
-    for page in (p.a, p.b):
-        page.on("pageerror", lambda exc: p.errors.append(str(exc)))
-    for page, workspace in ((p.a, "presence-a"), (p.b, "presence-b")):
-        open_notebook(page, lab, NOTEBOOK, workspace)
-        run_cell(page, CELL_ROOM)
-        wait_connected(room_view(page, CELL_ROOM))
-    p.names["a"], p.users["a"] = me(p.view_a)
-    p.names["b"], p.users["b"] = me(p.view_b)
+    p = two_users_in_room(
+        new_user(), new_user(), lab, NOTEBOOK, CELL_ROOM, ("presence-a", "presence-b")
+    )
     expect(p.view_a.get_by_test_id("member-count")).to_have_text("2 members")
     return p
 

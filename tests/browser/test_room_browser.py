@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -36,9 +35,11 @@ from .lab import (
     room_view,
     run_cell,
     send_chat,
+    two_users_in_room,
     wait_connected,
     wait_kernel_idle,
 )
+from .lab import TwoUsers as Classroom
 
 NOTEBOOK = "class_demo.ipynb"
 ROOM = "class-101"
@@ -54,35 +55,10 @@ CELL_NOTEBOOK_ROOM = 10  # notebook_room = Room(); notebook_room
 XSS = '<img src=x onerror="window.__pwned=1">'
 
 
-@dataclass
-class Classroom:
-    a: Page
-    b: Page
-    names: dict[str, str] = field(default_factory=dict)
-    users: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def view_a(self) -> Locator:
-        return room_view(self.a, CELL_ROOM)
-
-    @property
-    def view_b(self) -> Locator:
-        return room_view(self.b, CELL_ROOM)
-
-
 @pytest.fixture(scope="module")
 def classroom(new_user: NewUser, lab: Lab) -> Classroom:
     """A joins first (JupyterLab), then B (JupyterLab, other workspace): both ran the cell."""
-    room = Classroom(a=new_user(), b=new_user())
-    for page, workspace, view in ((room.a, "user-a", room.view_a), (room.b, "user-b", room.view_b)):
-        open_notebook(page, lab, NOTEBOOK, workspace)
-        run_cell(page, CELL_ROOM)
-        wait_connected(view)
-    name_a, user_a = me(room.view_a)
-    name_b, user_b = me(room.view_b)
-    room.names.update(a=name_a, b=name_b)
-    room.users.update(a=user_a, b=user_b)
-    return room
+    return two_users_in_room(new_user(), new_user(), lab, NOTEBOOK, CELL_ROOM, ("user-a", "user-b"))
 
 
 def rooms_api(lab: Lab, page: Page) -> dict[str, int]:
