@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -105,9 +106,15 @@ class CollabApp(ExtensionApp):
         )
         self.log.info("collab: Socket.IO at collab/socket.io/, history in %s", self.history_path)
 
+    _last_touch = 0.0
+
     def _touch_activity(self) -> None:
-        # Chat and presence count as activity for Jupyter's (and JupyterHub's) idle culling.
-        self.settings["api_last_activity"] = datetime.now(timezone.utc)
+        # Chat and presence count as activity for Jupyter's (and JupyterHub's) idle culling;
+        # a second's precision is plenty, and this runs for every client event.
+        now = time.monotonic()
+        if now - self._last_touch >= 1.0:
+            self._last_touch = now
+            self.serverapp.web_app.settings["api_last_activity"] = datetime.now(timezone.utc)
 
     def initialize_handlers(self) -> None:
         api: dict[str, Any] = {"service": self.service}

@@ -88,3 +88,22 @@ async def test_rooms_event_and_http_apis(connect, server):
         with pytest.raises(urllib.error.HTTPError) as refused:
             get(path, None)
         assert refused.value.code == 403
+
+
+async def test_chat_counts_as_activity_for_idle_culling(connect, server):
+    import json
+    import urllib.request
+
+    def last_activity() -> str:
+        req = urllib.request.Request(
+            server.url + "api/status", headers={"Authorization": "token token-bob"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as response:
+            return json.loads(response.read())["last_activity"]
+
+    alice = await connect("alice")
+    await alice.join("busy")
+    before = last_activity()
+    await asyncio.sleep(1.1)
+    await alice.send("busy", "still here")
+    assert last_activity() > before
