@@ -108,11 +108,10 @@ FULL = Suite(name="full", repetitions=3)
 QUICK = Suite(
     name="quick",
     repetitions=1,
-    chat=ChatParams(warmup=1.0, duration=5.0, drain_limit=4.0),
-    stall=StallParams(warmup=0.5, before=2.0, during=3.0, drain_limit=4.0),
-    presence=PresenceParams(members=100, warmup=1.5, duration=3.0, probes=5),
-    ramp=RampParams(members=100, rates=(1.0, 5.0, 20.0), warmup=0.5, step=2.0, grace=1.0,
-                    probes=5),
-    connections=ConnectionsParams(connections=500, warm=30, settle=1.0, idle=1.0),
+    chat=ChatParams(receivers=150, warmup=0.5, duration=3.0, drain_limit=2.0),
+    stall=StallParams(receivers=150, warmup=0.5, before=1.5, during=2.0, drain_limit=2.0),
+    presence=PresenceParams(members=100, warmup=1.0, duration=2.0, probes=5),
+    ramp=RampParams(members=100, rates=(1.0, 20.0), warmup=0.5, step=1.5, grace=0.5, probes=5),
+    connections=ConnectionsParams(connections=300, warm=30, settle=0.5, idle=0.5),
     joinstorm=JoinStormParams(clients=300),
 )
