@@ -46,6 +46,9 @@ extras=""
 [ "$want_test" = 1 ] && extras="[test]"
 # jupyterlab brings jlpm, which the build hook uses to build the labextension.
 python -m pip install -q "jupyterlab>=4.2,<5" "hatch-jupyter-builder>=0.5" "jupyter-builder>=1.2,<2"
+# `jupyter-builder develop` (below) leaves an install.json in the build output; a second
+# install would then ship it twice (shared-data maps install.json too).
+rm -f collab_widget/labextension/install.json
 python -m pip install -q -e ".${extras}"
 # The editable install brings the server config (shared-data); link the labextension to the
 # build output so `jlpm build` is picked up by a browser reload.

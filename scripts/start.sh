@@ -8,4 +8,6 @@ bash scripts/setup.sh
 . .venv/bin/activate
 root_flag=()
 [ "$(id -u)" = 0 ] && root_flag=(--allow-root)
-exec jupyter lab "${root_flag[@]}" --ServerApp.root_dir="$PWD/notebooks" "$@" class_demo.ipynb
+# Serve notebooks/ (the file to open is resolved against the working directory).
+cd notebooks
+exec jupyter lab "${root_flag[@]}" "$@" class_demo.ipynb
