@@ -14,12 +14,11 @@ import argparse
 import asyncio
 import itertools
 import json
-import time
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
-from .b1_socketio import USER
+from .b1_socketio import chat_message
 
 rooms: dict[str, set[ServerConnection]] = {}
 seqs: dict[str, int] = {}
@@ -64,15 +63,7 @@ def on_event(
         return {"ok": True, "room": room, "session": sid}
     if event == "send":
         seq = seqs[room] = seqs.get(room, 0) + 1
-        message = {
-            "room": room,
-            "seq": seq,
-            "client_id": data["client_id"],
-            "user": USER,
-            "text": data["text"],
-            "ts": int(time.time() * 1000),
-        }
-        broadcast(rooms.get(room, ()), encode("message", message))
+        broadcast(rooms.get(room, ()), encode("message", chat_message(room, seq, data)))
         return {"ok": True, "seq": seq}
     if event == "presence":
         frame = encode("presence", {"room": room, "session": sid, "state": data["state"]})

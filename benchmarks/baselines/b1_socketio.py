@@ -30,6 +30,18 @@ USER = {
 }
 
 
+def chat_message(room: str, seq: int, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``message`` event of a ``send``, shaped and sized like collab-widget's."""
+    return {
+        "room": room,
+        "seq": seq,
+        "client_id": data["client_id"],
+        "user": USER,
+        "text": data["text"],
+        "ts": int(time.time() * 1000),
+    }
+
+
 def build_server() -> socketio.AsyncServer:
     sio = socketio.AsyncServer(async_mode="tornado")
     seqs: dict[str, int] = {}
@@ -43,15 +55,7 @@ def build_server() -> socketio.AsyncServer:
     async def send(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         room = data["room"]
         seq = seqs[room] = seqs.get(room, 0) + 1
-        message = {
-            "room": room,
-            "seq": seq,
-            "client_id": data["client_id"],
-            "user": USER,
-            "text": data["text"],
-            "ts": int(time.time() * 1000),
-        }
-        await sio.emit("message", message, to=room)
+        await sio.emit("message", chat_message(room, seq, data), to=room)
         return {"ok": True, "seq": seq}
 
     @sio.on("presence")
