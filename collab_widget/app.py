@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, Float, Int, Type, Unicode, default
 
 from .handlers import RoomsHandler, StatsHandler, socketio_handler
-from .protocol import Limits
+from .history import BaseHistoryStore
+from .identity import jupyter_identity
+from .limits import HISTORY_PAGE_SIZE, MAX_TEXT_LENGTH
+from .local_backend import LocalBackend
 from .service import CollabService, ServiceSettings
-from .store import HistoryStore
+from .store import SQLiteHistoryStore
 
 
 class CollabApp(ExtensionApp):
@@ -35,7 +39,9 @@ class CollabApp(ExtensionApp):
     )
     history_limit = Int(1000, config=True, help="How many newest messages are kept per room.")
     history_page_size = Int(
-        50, config=True, help="Messages returned by a join without 'since', and per history page."
+        HISTORY_PAGE_SIZE,
+        config=True,
+        help="Messages returned by a join without 'since', and per history page.",
     )
     history_fsync = Bool(
         False,
@@ -43,7 +49,7 @@ class CollabApp(ExtensionApp):
         help="fsync every message (survives power loss, slower). Without it a message survives "
         "a crash or restart of the server.",
     )
-    max_text_length = Int(4000, config=True, help="Longest chat message, in characters.")
+    max_text_length = Int(MAX_TEXT_LENGTH, config=True, help="Longest chat message, in characters.")
     max_payload_bytes = Int(
         65536, config=True, help="Largest event payload (JSON bytes) answered normally."
     )
@@ -72,37 +78,30 @@ class CollabApp(ExtensionApp):
         help="Seconds to wait for a pong before a client counts as disconnected.",
     )
 
+    store_class = Type(
+        default_value=SQLiteHistoryStore,
+        klass=BaseHistoryStore,
+        config=True,
+        help="The chat history store: a subclass of collab_widget.history.BaseHistoryStore, "
+        "built with history_path, history_limit and history_fsync. Default: SQLite.",
+    )
+
     @default("history_path")
     def _default_history_path(self) -> str:
         return os.path.join(jupyter_data_dir(), "collab_widget", "history.sqlite3")
 
-    def service_settings(self) -> ServiceSettings:
-        """The service's settings, from this app's traitlets."""
-        return ServiceSettings(
-            limits=Limits(
-                max_text_length=self.max_text_length, history_page_size=self.history_page_size
-            ),
-            max_payload_bytes=self.max_payload_bytes,
-            max_transport_bytes=self.max_transport_bytes,
-            message_rate=self.message_rate,
-            message_burst=self.message_burst,
-            event_rate=self.event_rate,
-            event_burst=self.event_burst,
-            presence_rate=self.presence_rate,
-            presence_burst=self.presence_burst,
-            max_rooms_per_session=self.max_rooms_per_session,
-            history_limit=self.history_limit,
-            presence_hz=self.presence_hz,
-            presence_ttl=self.presence_ttl,
-            ping_interval=self.ping_interval,
-            ping_timeout=self.ping_timeout,
-        )
-
     def initialize_settings(self) -> None:
-        store = HistoryStore(self.history_path, self.history_limit, self.history_fsync)
+        # A subclass of BaseHistoryStore (traitlets checked it), called like its constructor.
+        build_store = cast("Callable[[str, int, bool], BaseHistoryStore]", self.store_class)
+        store = build_store(self.history_path, self.history_limit, self.history_fsync)
         store.open_now()
+        backend = LocalBackend(store, self.history_limit, self.max_rooms_per_session, self.log)
         self.service = CollabService(
-            self.service_settings(), store, self.log, on_activity=self._touch_activity
+            ServiceSettings.from_config(self),
+            backend,
+            jupyter_identity,
+            self.log,
+            on_activity=self._touch_activity,
         )
         self.log.info("collab: Socket.IO at collab/socket.io/, history in %s", self.history_path)
 

@@ -11,6 +11,9 @@ UTF-8 bytes) and, per recipient:
 - otherwise (polling, an upgrade in progress, packets still queued) it is appended to the
   Engine.IO session's queue, after what is already there, so every connection still sees its
   packets in order.
+
+:class:`Fanout` also answers the transport questions the service has about one connection:
+whether it is still writing (a stalled client) and releasing a closed client's pending poll.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import socketio
 from tornado.iostream import StreamClosedError
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+# A polling client with more packets than this waiting for its next GET is behind.
+POLL_BACKLOG = 8
 
 
 class Frame:
@@ -83,8 +88,42 @@ class Fanout:
             return []
         return [eio for sid, eio in members.items() if sid != skip_sid]
 
-    def eio_sid(self, sid: str) -> str | None:
-        return self.sio.manager.eio_sid_from_sid(sid, "/")
+    def can_send(self, sid: str) -> bool:
+        """False while a session's connection still holds unsent output (a stalled client),
+        or is gone; a caller sending the latest state can then skip it until it drains."""
+        try:
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is None:
+                return False
+            handler = self.websockets.get(eio_sid)
+            if handler is None and not socket.upgraded:
+                environ = self.sio.environ.get(eio_sid) or {}
+                handler = environ.get("tornado.handler")
+            connection = getattr(handler, "ws_connection", None)
+            if connection is not None and connection.stream is not None:
+                return not connection.stream.writing()
+            return socket.queue.qsize() < POLL_BACKLOG
+        except Exception:  # internals changed: send, as python-socketio would
+            return True
+
+    def release_poll(self, sid: str) -> bool:
+        """Answer a polling client's pending GET now that its session is closed.
+
+        python-engineio leaves the long-poll of a client that closed (CLOSE packet) hanging
+        until ping_interval + ping_timeout; the client's disconnect waits for it (45 s by
+        default) and the server holds the request. An end-of-queue marker releases it.
+        Returns False when python-engineio's internals did not look as expected (only the
+        shortcut is lost).
+        """
+        try:
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+            if socket is not None and not socket.upgraded:
+                socket.queue.put_nowait(None)
+            return True
+        except Exception:
+            return False
 
     def send(self, frame: Frame, eio_sids: Iterable[str]) -> int:
         """Deliver ``frame`` to each session; returns how many it was handed to."""

@@ -18,7 +18,8 @@ from typing import Any
 class Entry:
     """The latest presence of one session; ``wire`` is None once it was removed.
 
-    ``encoded`` is a cache for the sender of batches (the entry's JSON, made once).
+    ``encoded`` is a cache for the encoder of batches (the entry's JSON, made once; see
+    :func:`collab_widget.presence_frames.entry_json`).
     """
 
     session: str
@@ -29,43 +30,17 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
-class Batch:
-    """One ``presence`` event for one recipient."""
-
-    recipient: str
-    updates: list[dict[str, Any]]
-    removed: list[str]
-    reset: bool = False
-
-    def payload(self, room: str) -> dict[str, Any]:
-        data: dict[str, Any] = {"room": room, "updates": self.updates, "removed": self.removed}
-        if self.reset:
-            data["reset"] = True
-        return data
-
-
-@dataclass(frozen=True, slots=True)
 class Delivery:
     """One change list for a group of recipients; each gets it minus its own entry.
 
-    Sending per group lets the caller encode each entry once for the whole room.
+    Sending per group lets the caller encode each entry once for the whole room
+    (:func:`collab_widget.presence_frames.presence_bodies` makes each recipient's event).
     """
 
     recipients: list[str]
     updates: list[Entry]  # live entries (``wire`` set), in version order
     removed: list[str]
     reset: bool = False
-
-    def batch(self, recipient: str) -> Batch | None:
-        """What ``recipient`` gets (None when that is nothing)."""
-        updates = [e.wire for e in self.updates if e.wire is not None and e.session != recipient]
-        removed = [s for s in self.removed if s != recipient]
-        if not updates and not removed and not self.reset:
-            return None
-        return Batch(recipient, updates, removed, self.reset)
-
-    def batches(self) -> list[Batch]:
-        return [b for b in map(self.batch, self.recipients) if b is not None]
 
 
 class PresenceRoom:

@@ -8,19 +8,22 @@ either returns a small typed request object or raises :class:`ProtocolError`, wh
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-ROOM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.\-/:]+$")
-MAX_ROOM_NAME = 128
-MAX_CLIENT_ID = 64
-MAX_PATH = 1024
-MAX_CELL_ID = 64
-MAX_SELECTIONS = 16
-MAX_HISTORY_LIMIT = 200
-PRESENCE_MODES = frozenset({"edit", "command"})
-PRESENCE_ACTIVITY = frozenset({"active", "idle", "away"})
+from .limits import (
+    HISTORY_PAGE_SIZE,
+    MAX_CELL_ID,
+    MAX_CLIENT_ID,
+    MAX_HISTORY_LIMIT,
+    MAX_PATH,
+    MAX_SELECTIONS,
+    MAX_TEXT_LENGTH,
+    PRESENCE_ACTIVITY,
+    PRESENCE_MODES,
+    ROOM_NAME_RULE,
+    valid_room_name,
+)
 
 
 class ProtocolError(Exception):
@@ -41,8 +44,8 @@ class ProtocolError(Exception):
 class Limits:
     """Limits the validators enforce (set from the extension's traitlets)."""
 
-    max_text_length: int = 4000
-    history_page_size: int = 50
+    max_text_length: int = MAX_TEXT_LENGTH
+    history_page_size: int = HISTORY_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,8 @@ def _optional_int(
 def room_name(payload: dict[str, Any]) -> str:
     """The validated ``room`` field of an object payload."""
     name = _string(_required(payload, "room"), "room")
-    if not 1 <= len(name) <= MAX_ROOM_NAME or not ROOM_NAME_RE.match(name):
-        raise ProtocolError(
-            "invalid_room",
-            f"room names are 1-{MAX_ROOM_NAME} characters of letters, digits, space and _ . - / :",
-        )
+    if not valid_room_name(name):
+        raise ProtocolError("invalid_room", f"room names are {ROOM_NAME_RULE}")
     return name
 
 

@@ -1,8 +1,9 @@
 """Room logic with no I/O: who is in which room, colours and message sequence numbers.
 
 Membership is by **user** with a count of sessions: a user with two tabs is one member, who
-joins with the first session and leaves with the last. The Socket.IO service
-(:mod:`collab_widget.service`) calls into this module and does the I/O around it.
+joins with the first session and leaves with the last. The in-process room backend
+(:class:`collab_widget.local_backend.LocalBackend`) calls into this module and does the I/O
+around it.
 """
 
 from __future__ import annotations
@@ -12,47 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .colors import pick_color
+from .identity import UserInfo
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """A user as the server's IdentityProvider describes it."""
-
-    username: str
-    name: str
-    display_name: str
-    initials: str | None = None
-    avatar_url: str | None = None
-    color: str | None = None
-
-    @classmethod
-    def from_identity(cls, model: dict[str, Any]) -> UserInfo:
-        """Build from ``IdentityProvider.identity_model(user)``."""
-        username = str(model["username"])
-        name = str(model.get("name") or username)
-        display_name = str(model.get("display_name") or name)
-        initials = model.get("initials") or "".join(p[:1] for p in display_name.split()[:2])
-        return cls(
-            username=username,
-            name=name,
-            display_name=display_name,
-            initials=str(initials).upper()[:3] or None,
-            avatar_url=model.get("avatar_url") or None,
-            color=model.get("color") or None,
-        )
-
-    def public(self, color: str | None = None) -> dict[str, Any]:
-        """The User object of the protocol, with the colour this user has in a room."""
-        return {
-            "username": self.username,
-            "name": self.name,
-            "display_name": self.display_name,
-            "initials": self.initials,
-            "avatar_url": self.avatar_url,
-            "color": color or self.color,
-        }
 
 
 @dataclass(eq=False)

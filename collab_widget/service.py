@@ -1,10 +1,11 @@
-"""The Socket.IO service: protocol v1 events on top of the room logic and the history store.
+"""The Socket.IO service: protocol v1 events on top of a room backend and the presence hub.
 
-Handlers here are thin: they validate with :mod:`.protocol`, change state through
-:mod:`.rooms` and :mod:`.presence`, persist through :mod:`.store`, and emit. Every client event
-goes through one guard (:meth:`CollabService._guard`) that applies the rate and size limits
-and turns any refusal into an error acknowledgement, so one client's bad input never reaches
-another client or the server.
+Handlers here are thin: they validate with :mod:`.protocol`, call the room backend
+(:mod:`.backend`: membership, seq, deduplication, history, delivery) and :mod:`.presence`,
+and build the acknowledgement. Who connects is the identity resolver's answer
+(:mod:`.identity`). Every client event goes through one guard (:meth:`CollabService._guard`)
+that applies the rate and size limits and turns any refusal into an error acknowledgement, so
+one client's bad input never reaches another client or the server.
 """
 
 from __future__ import annotations
@@ -15,44 +16,54 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
 import socketio
 
 from . import protocol
-from .fanout import Fanout, Frame, dumps, event_frame
-from .presence import Delivery, Entry, PresenceHub
+from .backend import RoomBackend, now_ms
+from .fanout import Fanout, Frame, event_frame
+from .identity import IdentityResolver
+from .presence import Delivery, PresenceHub
+from .presence_frames import presence_bodies
 from .protocol import Limits, ProtocolError
 from .ratelimit import TokenBucket
-from .rooms import Membership, Room, RoomRegistry, Session, UserInfo
-from .store import HistoryStore
+from .rooms import Membership, Session
 
 Ack = dict[str, Any]
-# A polling client with more packets than this waiting for its next GET is behind.
-POLL_BACKLOG = 8
 EventHandler = Callable[[Session, Any], Awaitable[Ack]]
 
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    """Everything the service is told by the extension's configuration."""
+    """Everything the service is told by the extension's configuration.
 
-    limits: Limits = field(default_factory=Limits)
-    max_payload_bytes: int = 65536
-    max_transport_bytes: int = 1_000_000
-    message_rate: float = 10.0
-    message_burst: int = 20
-    event_rate: float = 50.0
-    event_burst: int = 100
-    presence_rate: float = 30.0
-    presence_burst: int = 60
-    max_rooms_per_session: int = 20
-    history_limit: int = 1000
-    presence_hz: float = 20.0
-    presence_ttl: float = 45.0
-    ping_interval: float = 25.0
-    ping_timeout: float = 20.0
+    Each field but ``limits`` is the ``CollabApp`` traitlet of the same name (see its help
+    text there); ``limits`` holds the two the validators need. No defaults here: the
+    traitlets have them (:meth:`from_config`).
+    """
+
+    limits: Limits
+    max_payload_bytes: int
+    max_transport_bytes: int
+    message_rate: float
+    message_burst: int
+    event_rate: float
+    event_burst: int
+    presence_rate: float
+    presence_burst: int
+    presence_hz: float
+    presence_ttl: float
+    ping_interval: float
+    ping_timeout: float
+
+    @classmethod
+    def from_config(cls, config: object) -> ServiceSettings:
+        """The settings from ``config``'s attributes of the same names (the app's traitlets)."""
+        limits = Limits(**{f.name: getattr(config, f.name) for f in fields(Limits)})
+        values = {f.name: getattr(config, f.name) for f in fields(cls) if f.name != "limits"}
+        return cls(limits=limits, **values)
 
 
 @dataclass
@@ -66,20 +77,14 @@ class Stats:
     errors: int = 0
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def room_key(name: str) -> str:
-    """The Socket.IO room of a chat room (prefixed so it never meets a sid room)."""
-    return f"room:{name}"
-
-
 class CollabService:
     """Owns the Socket.IO server and the state behind protocol v1.
 
     :param settings: limits and timings.
-    :param store: the chat history store; opened and closed by the caller.
+    :param backend: rooms, history and delivery (:class:`~.local_backend.LocalBackend` in one
+        process); the service hands it its Socket.IO server and closes it on :meth:`stop`.
+    :param identify: the user of a new connection from its ``environ``; None refuses it
+        (:func:`~.identity.jupyter_identity` on a Jupyter server).
     :param log: where connects, disconnects and failures are logged.
     :param on_activity: called on every client event, so Jupyter's idle culling sees chat
         as activity.
@@ -88,12 +93,14 @@ class CollabService:
     def __init__(
         self,
         settings: ServiceSettings,
-        store: HistoryStore,
+        backend: RoomBackend,
+        identify: IdentityResolver,
         log: logging.Logger,
         on_activity: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.backend = backend
+        self.identify = identify
         self.log = log
         self.on_activity = on_activity
         self.sio = socketio.AsyncServer(
@@ -109,18 +116,16 @@ class CollabService:
             logger=False,
             engineio_logger=False,
         )
-        self.registry = RoomRegistry(settings.max_rooms_per_session, settings.history_limit)
         self.presence = PresenceHub()
         self.sessions: dict[str, Session] = {}
         self.by_public_id: dict[str, Session] = {}
         self.stats = Stats()
         self.started = time.monotonic()
-        self._inflight: dict[tuple[str, str, str], asyncio.Future[Ack | None]] = {}
-        self._loading: dict[str, asyncio.Future[Room | None]] = {}
         self._ticker: asyncio.Task[None] | None = None
         # Engine.IO sid -> the tornado handler of its WebSocket (for upgraded connections).
         self.websockets: dict[str, Any] = {}
         self.fanout = Fanout(self.sio, self.websockets)
+        backend.set_server(self.sio, self.fanout)
         self._register()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -130,14 +135,15 @@ class CollabService:
             self._ticker = asyncio.get_running_loop().create_task(self._presence_loop())
 
     async def stop(self) -> None:
-        """Disconnect every client, stop background tasks and close the store."""
+        """Disconnect every client, stop background tasks and close the backend (and so the
+        store)."""
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
         for sid in list(self.sessions):
             await self.sio.disconnect(sid)
         await self.sio.shutdown()
-        await self.store.close()
+        await self.backend.close()
 
     # -- wiring ------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -191,12 +197,10 @@ class CollabService:
 
     # -- connections -------------------------------------------------------------------------
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
-        handler = environ.get("tornado.handler")
-        user = getattr(handler, "current_user", None)
-        if handler is None or user is None:
+        info = self.identify(environ)
+        if info is None:
             # The HTTP handler refuses these first; this is the second lock.
             raise socketio.exceptions.ConnectionRefusedError("not authenticated")
-        info = UserInfo.from_identity(handler.identity_provider.identity_model(user))
         now = time.monotonic()
         s = self.settings
         session = Session(
@@ -226,8 +230,9 @@ class CollabService:
             return
         self.by_public_id.pop(session.public_id, None)
         transport = self._transport(sid, session.transport)
-        self._release_poll(sid)
-        for membership in self.registry.leave_all(session):
+        if not self.fanout.release_poll(sid):
+            self.log.debug("collab: could not release the pending poll of %s", sid)
+        for membership in await self.backend.leave_all(session):
             await self._left(session, membership)
         duration = time.monotonic() - session.connected_at
         self.log.info(
@@ -240,43 +245,6 @@ class CollabService:
             duration,
         )
 
-    def _release_poll(self, sid: str) -> None:
-        """Answer a polling client's pending GET now that its session is closed.
-
-        python-engineio leaves the long-poll of a client that closed (CLOSE packet) hanging
-        until ping_interval + ping_timeout; the client's disconnect waits for it (45 s by
-        default) and the server holds the request. An end-of-queue marker releases it.
-        """
-        try:
-            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if socket is not None and not socket.upgraded:
-                socket.queue.put_nowait(None)
-        except Exception:  # internals changed: only the shortcut is lost
-            self.log.debug("collab: could not release the pending poll of %s", sid)
-
-    def _can_send(self, public_id: str) -> bool:
-        """False while a session's connection still holds unsent output (a stalled client):
-        it then gets the latest presence when it drains, not a backlog."""
-        session = self.by_public_id.get(public_id)
-        if session is None:
-            return False
-        try:
-            eio_sid = self.sio.manager.eio_sid_from_sid(session.sid, "/")
-            socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if socket is None:
-                return False
-            handler = self.websockets.get(eio_sid)
-            if handler is None and not socket.upgraded:
-                environ = self.sio.environ.get(eio_sid) or {}
-                handler = environ.get("tornado.handler")
-            connection = getattr(handler, "ws_connection", None)
-            if connection is not None and connection.stream is not None:
-                return not connection.stream.writing()
-            return socket.queue.qsize() < POLL_BACKLOG
-        except Exception:  # internals changed: send, as python-socketio would
-            return True
-
     def _transport(self, sid: str, default: str) -> str:
         try:
             return str(self.sio.transport(sid))
@@ -286,51 +254,27 @@ class CollabService:
     def owner(self, eio_sid: str) -> str | None:
         """The username behind an Engine.IO session id, for the HTTP handler's check."""
         environ = self.sio.environ.get(eio_sid)
-        user = getattr(environ.get("tornado.handler"), "current_user", None) if environ else None
-        return getattr(user, "username", None)
+        user = self.identify(environ) if environ else None
+        return user.username if user is not None else None
 
     # -- rooms -------------------------------------------------------------------------------
-    async def _room(self, name: str) -> Room:
-        """The room, loaded from the store on first use (one load even when joins race)."""
-        room = self.registry.get(name)
-        if room is not None:
-            return room
-        unavailable = ProtocolError("unavailable", "the history store is unavailable")
-        pending = self._loading.get(name)
-        if pending is not None:
-            loaded = await asyncio.shield(pending)
-            if loaded is None:
-                raise unavailable
-            return loaded
-        future: asyncio.Future[Room | None] = asyncio.get_running_loop().create_future()
-        self._loading[name] = future
-        try:
-            last_seq, recent = await self.store.load_room(name, self.settings.history_limit)
-            room = self.registry.create(name, last_seq, recent)
-            future.set_result(room)
-        except Exception as error:
-            self.log.exception("collab: loading room %r failed", name)
-            raise unavailable from error
-        finally:
-            self._loading.pop(name, None)
-            if not future.done():
-                future.set_result(None)
-        return room
-
     async def _join(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_join(data)
-        room = await self._room(request.room)
-        membership = self.registry.join(session, room.name)
+        joined = await self.backend.join(session, request.room)
+        room, membership = joined.room, joined.membership
         presence = self.presence.room(room.name)
         if membership is not None:
-            await self.sio.enter_room(session.sid, room_key(room.name))
             presence.add_recipient(session.public_id)
         you = {
             **session.user.public(room.members[session.user.username].color),
             "session": session.public_id,
         }
         # Entered before reading: a message stored meanwhile arrives as an event (keyed by seq).
-        history, has_more = await self._history_for_join(room.name, request.since)
+        if request.since is None:
+            page_size = self.settings.limits.history_page_size
+            history, has_more = await self.backend.history_before(room.name, None, page_size)
+        else:
+            history, has_more = await self.backend.history_after(room.name, request.since), False
         ack: Ack = {
             "ok": True,
             "room": room.name,
@@ -342,7 +286,7 @@ class CollabService:
             "presence": presence.snapshot(exclude=session.public_id),
         }
         if membership is not None and membership.changed:
-            self.broadcast(
+            self.backend.broadcast(
                 room.name,
                 event_frame(
                     "joined",
@@ -352,21 +296,9 @@ class CollabService:
             )
         return ack
 
-    async def _history_for_join(
-        self, room: str, since: int | None
-    ) -> tuple[list[dict[str, Any]], bool]:
-        try:
-            if since is None:
-                return await self.store.before(room, None, self.settings.limits.history_page_size)
-            return await self.store.after(room, since, self.settings.history_limit), False
-        except Exception as error:
-            self.log.exception("collab: reading history of %r failed", room)
-            raise ProtocolError("unavailable", "the history store is unavailable") from error
-
     async def _leave(self, session: Session, data: Any) -> Ack:
         name = protocol.parse_room(data)
-        membership = self.registry.leave(session, name)
-        await self.sio.leave_room(session.sid, room_key(name))
+        membership = await self.backend.leave(session, name)
         await self._left(session, membership)
         return {"ok": True}
 
@@ -375,7 +307,7 @@ class CollabService:
         self.presence.leave(membership.room.name, session.public_id)
         if membership.changed:
             member = membership.member
-            self.broadcast(
+            self.backend.broadcast(
                 membership.room.name,
                 event_frame(
                     "left",
@@ -393,14 +325,14 @@ class CollabService:
             "ok": True,
             "rooms": [
                 {**room.summary(), "joined": room.name in session.rooms}
-                for room in self.registry.active()
+                for room in self.backend.active()
             ],
         }
 
     # -- chat --------------------------------------------------------------------------------
     async def _send(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_send(data, self.settings.limits)
-        room = self.registry.joined(session, request.room)
+        room = self.backend.joined(session, request.room)
         wait = session.send_bucket.take(time.monotonic())
         if wait:
             raise ProtocolError(
@@ -408,73 +340,26 @@ class CollabService:
                 f"at most {self.settings.message_rate:g} messages per second",
                 retry_after=round(wait, 3),
             )
-        username = session.user.username
-        key = (room.name, username, request.client_id)
-        duplicate = await self._stored_duplicate(room, key)
-        if duplicate is not None:
-            return duplicate
-        future: asyncio.Future[Ack | None] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            member = room.members[username]
-            message = {
-                "room": room.name,
-                "seq": room.next_seq(),
-                "client_id": request.client_id,
-                "user": member.user.public(member.color),
-                "text": request.text,
-                "ts": now_ms(),
-            }
-            try:
-                await self.store.append(message)
-            except Exception as error:
-                self.log.exception("collab: storing a message in %r failed", room.name)
-                raise ProtocolError(
-                    "unavailable", "the message could not be stored; retry"
-                ) from error
-            room.remember(username, request.client_id, message["seq"])
-            ack: Ack = {"ok": True, "message": message}
-            future.set_result(ack)
-        finally:
-            if not future.done():
-                future.set_result(None)
-            self._inflight.pop(key, None)
+        message, duplicate = await self.backend.post(session, room, request)
+        if duplicate:
+            return {"ok": True, "message": message, "duplicate": True}
         self.stats.messages_in += 1
-        self.stats.messages_out += self.broadcast(room.name, event_frame("message", message))
-        return ack
-
-    async def _stored_duplicate(self, room: Room, key: tuple[str, str, str]) -> Ack | None:
-        """The ack of an already stored (or being stored) message with the same client_id."""
-        inflight = self._inflight.get(key)
-        if inflight is not None:
-            ack = await asyncio.shield(inflight)
-            if ack is None:
-                raise ProtocolError("unavailable", "the message could not be stored; retry")
-            return {**ack, "duplicate": True}
-        seq = room.stored_seq(key[1], key[2])
-        if seq is None:
-            return None
-        message = await self.store.get(room.name, seq)
-        if message is None:  # pruned by retention since: treat as new
-            return None
-        return {"ok": True, "message": message, "duplicate": True}
+        frame = event_frame("message", message)
+        self.stats.messages_out += self.backend.broadcast(room.name, frame)
+        return {"ok": True, "message": message}
 
     async def _history(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_history(data, self.settings.limits)
-        self.registry.joined(session, request.room)
-        try:
-            messages, has_more = await self.store.before(
-                request.room, request.before, request.limit
-            )
-        except Exception as error:
-            self.log.exception("collab: reading history of %r failed", request.room)
-            raise ProtocolError("unavailable", "the history store is unavailable") from error
+        self.backend.joined(session, request.room)
+        messages, has_more = await self.backend.history_before(
+            request.room, request.before, request.limit
+        )
         return {"ok": True, "messages": messages, "has_more": has_more}
 
     # -- presence ----------------------------------------------------------------------------
     async def _presence(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_presence(data)
-        self.registry.joined(session, request.room)
+        self.backend.joined(session, request.room)
         wait = session.presence_bucket.take(time.monotonic())
         if wait:
             raise ProtocolError(
@@ -499,55 +384,42 @@ class CollabService:
                 self.log.exception("collab: presence tick failed")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
-    def broadcast(self, room: str, frame: Frame, skip_sid: str | None = None) -> int:
-        """Send an encoded event to every session in ``room``; returns the count."""
-        return self.fanout.send(frame, self.fanout.room(room_key(room), skip_sid))
-
     async def presence_tick(self, now: float) -> None:
         """Send every due presence batch (one per recipient and room)."""
         for room, delivery in self.presence.tick(now, self.settings.presence_ttl, self._can_send):
             self._deliver_presence(room, delivery)
 
+    def _can_send(self, public_id: str) -> bool:
+        """False while a session's connection still holds unsent output (a stalled client):
+        it then gets the latest presence when it drains, not a backlog."""
+        session = self.by_public_id.get(public_id)
+        return session is not None and self.fanout.can_send(session.sid)
+
     def _deliver_presence(self, room: str, delivery: Delivery) -> None:
-        """Encode each entry once, then give each recipient the list minus its own entry."""
-        fragments = [_entry_json(e) for e in delivery.updates]
-        position = {e.session: i for i, e in enumerate(delivery.updates)}
-        head = '["presence",{"room":' + dumps(room) + ',"updates":['
-        tail = "}]" if not delivery.reset else ',"reset":true}]'
-
-        def frame_of(updates: list[str], removed: list[str]) -> Frame:
-            return Frame(f'{head}{",".join(updates)}],"removed":{dumps(removed)}{tail}')
-
-        shared: Frame | None = None  # the frame of recipients with no entry of their own
-        for recipient in delivery.recipients:
+        """Give each recipient the change list minus its own entry: one frame per distinct
+        body (the recipients with nothing of their own share one, and come in one run)."""
+        body: str | None = None
+        sids: list[str] = []  # the sessions getting ``body``
+        for recipient, text in presence_bodies(room, delivery):
             session = self.by_public_id.get(recipient)
             if session is None:
                 continue
-            own = position.get(recipient)
-            removed = [s for s in delivery.removed if s != recipient]
-            if own is None and len(removed) == len(delivery.removed):
-                if not fragments and not removed and not delivery.reset:
-                    continue
-                if shared is None:
-                    shared = frame_of(fragments, removed)
-                frame = shared
-            else:
-                updates = fragments if own is None else fragments[:own] + fragments[own + 1 :]
-                if not updates and not removed and not delivery.reset:
-                    continue
-                frame = frame_of(updates, removed)
-            eio_sid = self.fanout.eio_sid(session.sid)
-            if eio_sid is not None and self.fanout.send(frame, (eio_sid,)):
-                self.stats.presence_batches += 1
+            if text is not body:
+                if body is not None:
+                    self.stats.presence_batches += self.backend.send_to(sids, Frame(body))
+                body, sids = text, []
+            sids.append(session.sid)
+        if body is not None:
+            self.stats.presence_batches += self.backend.send_to(sids, Frame(body))
 
     # -- introspection -----------------------------------------------------------------------
     def room_summaries(self) -> list[dict[str, Any]]:
-        return [room.summary() for room in self.registry.active()]
+        return [room.summary() for room in self.backend.active()]
 
     def stats_summary(self) -> dict[str, Any]:
         return {
             "connections": len(self.sessions),
-            "rooms": len(self.registry.active()),
+            "rooms": len(self.backend.active()),
             "messages_in": self.stats.messages_in,
             "messages_out": self.stats.messages_out,
             "presence_batches": self.stats.presence_batches,
@@ -555,12 +427,6 @@ class CollabService:
             "errors": self.stats.errors,
             "uptime": round(time.monotonic() - self.started, 3),
         }
-
-
-def _entry_json(entry: Entry) -> str:
-    if entry.encoded is None:
-        entry.encoded = dumps(entry.wire)
-    return entry.encoded
 
 
 def _json_size(data: Any) -> int:

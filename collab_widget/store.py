@@ -1,9 +1,10 @@
-"""Durable chat history in SQLite (standard library), off the event loop.
+"""The default history store: durable chat history in SQLite (standard library), off the
+event loop.
 
 All database work runs on one dedicated thread, so the event loop only waits for a future,
 and statements run in the order they were submitted. Each appended message is committed
-before :meth:`HistoryStore.append` returns, in WAL mode, so an acknowledged message survives a
-restart of the server.
+before :meth:`SQLiteHistoryStore.append` returns, in WAL mode, so an acknowledged message
+survives a restart of the server.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .history import BaseHistoryStore, Message
 
 T = TypeVar("T")
 
@@ -41,7 +44,7 @@ _COLUMNS = "room, seq, client_id, user, text, ts"
 CHECKPOINT_EVERY = 500
 
 
-def _message(row: tuple[Any, ...]) -> dict[str, Any]:
+def _message(row: tuple[Any, ...]) -> Message:
     room, seq, client_id, user, text, ts = row
     return {
         "room": room,
@@ -53,8 +56,8 @@ def _message(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-class HistoryStore:
-    """Chat messages per room, newest ``retention`` kept.
+class SQLiteHistoryStore(BaseHistoryStore):
+    """Chat messages per room in one SQLite file, newest ``retention`` kept.
 
     :param path: the SQLite file; its folder is created when missing.
     :param retention: how many newest messages are kept per room.
@@ -63,9 +66,7 @@ class HistoryStore:
     """
 
     def __init__(self, path: str | Path, retention: int = 1000, fsync: bool = False) -> None:
-        self.path = Path(path)
-        self.retention = retention
-        self.fsync = fsync
+        super().__init__(path, retention, fsync)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-history")
         self._db: sqlite3.Connection | None = None
         # WAL checkpoints (which fsync) run on their own thread and connection, so a message's
@@ -129,13 +130,13 @@ class HistoryStore:
         ).fetchall()
         return (row[0] if row else 0), list(reversed(recent))
 
-    async def get(self, room: str, seq: int) -> dict[str, Any] | None:
+    async def get(self, room: str, seq: int) -> Message | None:
         rows = await self._run(
             self._select, f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq = ?", (room, seq)
         )
         return _message(rows[0]) if rows else None
 
-    async def after(self, room: str, since: int, limit: int) -> list[dict[str, Any]]:
+    async def after(self, room: str, since: int, limit: int) -> list[Message]:
         """Messages with ``seq > since``, oldest first, at most ``limit``."""
         rows = await self._run(
             self._select,
@@ -144,9 +145,7 @@ class HistoryStore:
         )
         return [_message(r) for r in rows]
 
-    async def before(
-        self, room: str, before: int | None, limit: int
-    ) -> tuple[list[dict[str, Any]], bool]:
+    async def before(self, room: str, before: int | None, limit: int) -> tuple[list[Message], bool]:
         """The newest ``limit`` messages with ``seq < before``, oldest first, and whether
         older ones exist."""
         rows = await self._run(
@@ -161,7 +160,7 @@ class HistoryStore:
         return self.db.execute(sql, args).fetchall()
 
     # -- writes ------------------------------------------------------------------------------
-    async def append(self, message: dict[str, Any]) -> None:
+    async def append(self, message: Message) -> None:
         """Store ``message`` (a protocol Message) durably and prune the room to retention."""
         await self._run(self._append, message)
         self._appended += 1
@@ -194,7 +193,7 @@ class HistoryStore:
             self._checkpoint_db.close()
             self._checkpoint_db = None
 
-    def _append(self, m: dict[str, Any]) -> None:
+    def _append(self, m: Message) -> None:
         db = self.db
         user = m["user"]
         with db:  # one transaction: message, room counter, pruning

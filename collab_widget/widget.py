@@ -7,7 +7,6 @@ state in traitlets and lets Python code send messages and react to events.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +15,8 @@ from typing import Any
 from ipywidgets import CallbackDispatcher, DOMWidget
 from traitlets import Bool, Dict, List, Unicode
 
+from .limits import MAX_TEXT_LENGTH, ROOM_NAME_RULE, valid_room_name
+
 __all__ = ["Room"]
 
 #: npm package / widget module name registered by the lab extension.
@@ -23,10 +24,6 @@ MODULE_NAME = "collab-widget"
 #: semver range of the front-end module this Python class works with.
 MODULE_VERSION = "^0.1.0"
 
-#: Same rule as the server: 1-128 letters, digits, space and ``_ . - / :``.
-ROOM_NAME_RE = re.compile(r"^[A-Za-z0-9 _.\-/:]{1,128}$")
-#: The server's default ``max_text_length``.
-MAX_TEXT_LENGTH = 4000
 #: How many event keys are remembered to fire each callback once.
 _SEEN_EVENTS = 2000
 
@@ -68,10 +65,8 @@ class Room(DOMWidget):
         if name is not None:
             if not isinstance(name, str):
                 raise TypeError(f"room name must be a string, not {type(name).__name__}")
-            if not ROOM_NAME_RE.match(name):
-                raise ValueError(
-                    f"invalid room name {name!r}: use 1-128 letters, digits, spaces and _ . - / :"
-                )
+            if not valid_room_name(name):
+                raise ValueError(f"invalid room name {name!r}: use {ROOM_NAME_RULE}")
             kwargs["room"] = name
         super().__init__(**kwargs)
         self._message_handlers = CallbackDispatcher()

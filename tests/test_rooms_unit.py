@@ -1,22 +1,14 @@
-"""Room logic, protocol validation, rate limiting and colours, tested directly."""
+"""Room logic (membership, seq, deduplication window, identity), tested directly."""
 
 from __future__ import annotations
 
 import pytest
 
-from collab_widget import protocol
-from collab_widget.colors import PALETTE, pick_color
-from collab_widget.protocol import Limits, ProtocolError
-from collab_widget.ratelimit import TokenBucket
-from collab_widget.rooms import RoomRegistry, Session, UserInfo
+from collab_widget.identity import UserInfo
+from collab_widget.protocol import ProtocolError
+from collab_widget.rooms import RoomRegistry
 
-
-def session(sid: str, username: str, color: str | None = None) -> Session:
-    bucket = TokenBucket(10, 20, 0.0)
-    user = UserInfo.from_identity(
-        {"username": username, "name": username.title(), "display_name": "", "color": color}
-    )
-    return Session(sid, "s-" + sid, user, "websocket", bucket, bucket, bucket)
+from .units import session
 
 
 def test_membership_is_by_user_with_session_counts():
@@ -66,56 +58,3 @@ def test_identity_fields_and_server_colour():
     rooms.create("r", 0)
     s = session("1", "ada", color="#123456")
     assert rooms.join(s, "r").member.color == "#123456"
-
-
-def test_thirty_members_get_thirty_distinct_stable_colours():
-    rooms = RoomRegistry()
-    rooms.create("r", 0)
-    colours = [rooms.join(session(str(i), f"student-{i}"), "r").member.color for i in range(30)]
-    assert len(set(colours)) == 30 and set(colours) == set(PALETTE)
-    assert pick_color("student-7", taken=()) == pick_color("student-7", taken=())
-
-
-def test_token_bucket():
-    bucket = TokenBucket(rate=10, burst=3, now=0.0)
-    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.take(0.0) == pytest.approx(0.1)
-    assert bucket.take(0.1) == 0.0
-
-
-@pytest.mark.parametrize(
-    ("payload", "code"),
-    [
-        ({"room": "r", "text": "x", "client_id": "c"}, None),
-        ({"room": "r", "text": "é" * 10, "client_id": "c" * 64}, None),
-        ({"room": "r", "text": "x" * 11, "client_id": "c"}, "invalid_text"),
-        ({"room": "r", "text": "\n\t ", "client_id": "c"}, "invalid_text"),
-        ({"room": "r", "text": ["x"], "client_id": "c"}, "invalid_type"),
-    ],
-)
-def test_send_validation_follows_limits(payload, code):
-    limits = Limits(max_text_length=10)
-    if code is None:
-        assert protocol.parse_send(payload, limits).text == payload["text"]
-    else:
-        with pytest.raises(ProtocolError) as error:
-            protocol.parse_send(payload, limits)
-        assert error.value.code == code
-        assert error.value.ack()["ok"] is False
-
-
-def test_presence_state_is_cleaned():
-    state = protocol.presence_state(
-        {
-            "path": "nb.ipynb",
-            "cell_id": "abc",
-            "cell_index": 2,
-            "line": 1,
-            "column": 4,
-            "selections": [{"anchor": {"line": 0, "column": 0}, "head": {"line": 1, "column": 2}}],
-            "mode": "edit",
-            "activity": "idle",
-        }
-    )
-    assert state["selections"][0]["head"] == {"line": 1, "column": 2}
-    assert protocol.parse_presence({"room": "r", "state": None}).state is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collab_widget.store import HistoryStore
+from collab_widget.store import SQLiteHistoryStore
 
 
 def message(room: str, seq: int, client_id: str = "", user: str = "ada") -> dict:
@@ -18,7 +18,7 @@ def message(room: str, seq: int, client_id: str = "", user: str = "ada") -> dict
 
 async def test_append_read_prune_and_reopen(tmp_path):
     path = tmp_path / "deep" / "h.sqlite3"
-    store = HistoryStore(path, retention=5)
+    store = SQLiteHistoryStore(path, retention=5)
     await store.open()
     for seq in range(1, 9):
         await store.append(message("r", seq))
@@ -32,7 +32,7 @@ async def test_append_read_prune_and_reopen(tmp_path):
     assert await store.get("r", 1) is None
     await store.close()
 
-    reopened = HistoryStore(path, retention=5)
+    reopened = SQLiteHistoryStore(path, retention=5)
     await reopened.open()
     last_seq, recent = await reopened.load_room("r", window=3)
     assert last_seq == 8
@@ -45,7 +45,7 @@ async def test_checkpoints_run_off_the_write_path(tmp_path, monkeypatch):
     import collab_widget.store as store_module
 
     monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 10)
-    store = HistoryStore(tmp_path / "h.sqlite3", retention=1000)
+    store = SQLiteHistoryStore(tmp_path / "h.sqlite3", retention=1000)
     await store.open()
     wal = tmp_path / "h.sqlite3-wal"
     for seq in range(1, 10):

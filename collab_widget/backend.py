@@ -1,0 +1,170 @@
+"""The room backend's interface: membership, sequence numbers, deduplication, history and
+delivery to a room's sessions, behind one abstract class.
+
+The service's event handlers validate, then call a :class:`RoomBackend` (and the presence
+hub) and build the acknowledgement; they never touch the room registry, the history store or
+Socket.IO rooms themselves. :class:`~collab_widget.local_backend.LocalBackend` is the
+in-process one. Another (rooms relayed by a JupyterHub service, or shared by several
+processes through Redis, as python-socketio's ``AsyncRedisManager`` shares Socket.IO rooms)
+implements the same methods and is handed to :class:`~collab_widget.service.CollabService`
+instead.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import socketio
+
+from .fanout import Fanout, Frame
+from .history import Message
+from .protocol import SendRequest
+from .rooms import Membership, Room, Session
+
+
+def now_ms() -> int:
+    """The protocol's timestamps: Unix time in milliseconds."""
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What a join did.
+
+    :param room: the room (loaded, with its members and ``last_seq``).
+    :param membership: the change, or None when the session already was in the room.
+    """
+
+    room: Room
+    membership: Membership | None
+
+
+class RoomBackend(ABC):
+    """Rooms, their members and messages, and delivery of frames to their sessions.
+
+    Errors a client should see are raised as :class:`~collab_widget.protocol.ProtocolError`
+    (``not_joined``, ``too_many_rooms``, ``unavailable``).
+    """
+
+    sio: socketio.AsyncServer
+    fanout: Fanout
+
+    def set_server(self, sio: socketio.AsyncServer, fanout: Fanout) -> None:
+        """Called once by the service that owns the backend, before any other method.
+
+        :param sio: the service's Socket.IO server (for its rooms).
+        :param fanout: writes frames to this process's connections.
+        """
+        self.sio = sio
+        self.fanout = fanout
+
+    # -- membership --------------------------------------------------------------------------
+    @abstractmethod
+    async def join(self, session: Session, name: str) -> Joined:
+        """Put a session in a room; a second join of the same session changes nothing.
+
+        The room is loaded (from the history) on first use, once even when joins race, and
+        the session receives the room's frames from when this returns.
+
+        :param session: the joining connection.
+        :param name: the room name (already validated).
+        :raises ProtocolError: ``too_many_rooms``; ``unavailable`` when the room could not
+            be loaded.
+        """
+
+    @abstractmethod
+    async def leave(self, session: Session, name: str) -> Membership:
+        """Take a session out of a room; it receives no more of the room's frames.
+
+        :param session: the leaving connection.
+        :param name: the room name.
+        :raises ProtocolError: ``not_joined``.
+        """
+
+    @abstractmethod
+    async def leave_all(self, session: Session) -> list[Membership]:
+        """Take a disconnected session out of every room it was in.
+
+        :param session: the connection that is gone.
+        """
+
+    @abstractmethod
+    def joined(self, session: Session, name: str) -> Room:
+        """The room, when the session is in it.
+
+        :param session: the asking connection.
+        :param name: the room name.
+        :raises ProtocolError: ``not_joined``.
+        """
+
+    @abstractmethod
+    def active(self) -> list[Room]:
+        """The rooms with at least one member."""
+
+    # -- messages ----------------------------------------------------------------------------
+    @abstractmethod
+    async def post(
+        self, session: Session, room: Room, request: SendRequest
+    ) -> tuple[Message, bool]:
+        """Number, store and remember a chat message (rate limits are the caller's).
+
+        A message whose ``(username, client_id)`` is already stored, or being stored, is not
+        stored again: a concurrent duplicate waits for the first.
+
+        :param session: the sender (a member of ``room``).
+        :param room: the room, from :meth:`joined`.
+        :param request: the validated ``send`` payload.
+        :returns: the stored message and whether it was stored before (a duplicate); it is
+            stored durably when this returns, and not yet broadcast.
+        :raises ProtocolError: ``unavailable`` when it could not be stored.
+        """
+
+    @abstractmethod
+    async def history_before(
+        self, room: str, before: int | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        """A page of a room's history, going back in time.
+
+        :param room: the room name.
+        :param before: only messages with a smaller ``seq``; None for the newest ones.
+        :param limit: at most this many, the newest of them.
+        :returns: the messages, oldest first, and whether older ones exist.
+        :raises ProtocolError: ``unavailable``.
+        """
+
+    @abstractmethod
+    async def history_after(self, room: str, since: int) -> list[Message]:
+        """Every kept message of a room newer than ``since``, oldest first.
+
+        :param room: the room name.
+        :param since: the highest ``seq`` the client has.
+        :raises ProtocolError: ``unavailable``.
+        """
+
+    # -- delivery ----------------------------------------------------------------------------
+    @abstractmethod
+    def broadcast(self, room: str, frame: Frame, skip_sid: str | None = None) -> int:
+        """Send an encoded event to every session in a room.
+
+        :param room: the room name.
+        :param frame: the event, encoded once.
+        :param skip_sid: a Socket.IO sid that does not get it (the sender), or None.
+        :returns: how many sessions it was handed to.
+        """
+
+    @abstractmethod
+    def send_to(self, sids: Iterable[str], frame: Frame) -> int:
+        """Send an encoded event to the given sessions, not a whole room (a presence batch).
+
+        :param sids: the sessions' Socket.IO sids.
+        :param frame: the event, encoded once for all of them.
+        :returns: how many sessions it was handed to (gone ones are skipped).
+        """
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @abstractmethod
+    async def close(self) -> None:
+        """Release what the backend holds (the history store); called once, at shutdown."""

@@ -1,0 +1,42 @@
+"""Protocol v1's limits, each stated once: the server validates with them, the kernel-side
+``Room`` widget checks with them, and ``src/limits.ts`` repeats them for the browser (a test,
+``tests/test_limits_unit.py``, keeps the two sides equal).
+
+Plain module, standard library only: the kernel imports it.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The longest chat message, in characters (the default of ``CollabApp.max_text_length``).
+MAX_TEXT_LENGTH = 4000
+#: The longest room name, in characters.
+MAX_ROOM_NAME = 128
+#: The characters a room name is made of, as a regex character class body.
+ROOM_NAME_CHARS = r"A-Za-z0-9 _.\-/:"
+#: A whole valid room name (use ``fullmatch``; the TypeScript twin is anchored with ^...$).
+ROOM_NAME_RE = re.compile(rf"[{ROOM_NAME_CHARS}]{{1,{MAX_ROOM_NAME}}}")
+#: The room-name rule in words, for error messages.
+ROOM_NAME_RULE = f"1-{MAX_ROOM_NAME} letters, digits, spaces and _ . - / :"
+#: The longest ``client_id`` of a sent message.
+MAX_CLIENT_ID = 64
+#: The longest notebook ``path`` in a presence state.
+MAX_PATH = 1024
+#: The longest ``cell_id`` in a presence state.
+MAX_CELL_ID = 64
+#: The most ``selections`` in a presence state.
+MAX_SELECTIONS = 16
+#: The largest ``limit`` of one ``history`` request.
+MAX_HISTORY_LIMIT = 200
+#: Messages per history page, and in a join without ``since`` (``CollabApp.history_page_size``).
+HISTORY_PAGE_SIZE = 50
+#: The values of a presence state's ``mode``.
+PRESENCE_MODES = frozenset({"edit", "command"})
+#: The values of a presence state's ``activity``.
+PRESENCE_ACTIVITY = frozenset({"active", "idle", "away"})
+
+
+def valid_room_name(name: str) -> bool:
+    """Whether ``name`` is a valid room name (see :data:`ROOM_NAME_RULE`)."""
+    return ROOM_NAME_RE.fullmatch(name) is not None

@@ -1,0 +1,61 @@
+"""Both sides of the wire use the same limits: ``src/limits.ts`` equals ``collab_widget/limits.py``.
+
+The TypeScript file is read as text: each ``export const NAME = value;`` line is one limit
+(a number or a regex literal).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from collab_widget import limits
+
+LIMITS_TS = Path(__file__).parent.parent / "src" / "limits.ts"
+EXPORT = re.compile(r"^export const (\w+) = (.+);\s*$", re.MULTILINE)
+REGEX_LITERAL = re.compile(r"^/(.+)/([a-z]*)$")
+
+# TypeScript name -> the Python value it must equal.
+TWINS: dict[str, object] = {
+    "MAX_TEXT_LENGTH": limits.MAX_TEXT_LENGTH,
+    "MAX_ROOM_NAME": limits.MAX_ROOM_NAME,
+    "ROOM_NAME_RE": limits.ROOM_NAME_RE,
+    "MAX_CLIENT_ID": limits.MAX_CLIENT_ID,
+    "HISTORY_PAGE_SIZE": limits.HISTORY_PAGE_SIZE,
+    "MAX_PRESENCE_PATH": limits.MAX_PATH,
+    "MAX_PRESENCE_CELL_ID": limits.MAX_CELL_ID,
+    "MAX_PRESENCE_SELECTIONS": limits.MAX_SELECTIONS,
+}
+
+
+def typescript_limits() -> dict[str, str]:
+    """``NAME -> value source text`` of every exported constant of src/limits.ts."""
+    assert LIMITS_TS.exists(), f"{LIMITS_TS} is missing"
+    return dict(EXPORT.findall(LIMITS_TS.read_text(encoding="utf-8")))
+
+
+def test_every_typescript_limit_has_a_python_twin():
+    names = set(typescript_limits())
+    assert names == set(TWINS), (
+        f"only in src/limits.ts: {sorted(names - set(TWINS))}; "
+        f"missing there: {sorted(set(TWINS) - names)}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(set(TWINS) - {"ROOM_NAME_RE"}))
+def test_numbers_are_equal(name):
+    source = typescript_limits()[name]
+    assert re.fullmatch(r"\d[\d_]*", source), f"{name} = {source} is not a plain number"
+    assert int(source.replace("_", "")) == TWINS[name]
+
+
+def test_room_name_patterns_are_equal():
+    literal = REGEX_LITERAL.fullmatch(typescript_limits()["ROOM_NAME_RE"])
+    assert literal is not None, "ROOM_NAME_RE is not a regex literal"
+    body, flags = literal.groups()
+    assert flags == ""
+    # JavaScript anchors the whole string with ^...$; Python uses fullmatch on the same body.
+    assert body == f"^{limits.ROOM_NAME_RE.pattern}$"
+    assert limits.ROOM_NAME_RE.flags == re.UNICODE  # the default: nothing else changes meaning
