@@ -3,14 +3,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 
 import { IClientToServerEvents, IServerToClientEvents } from './protocol';
-import { RoomSession } from './session';
-import {
-  ConnectionState,
-  ICollabConnection,
-  ILogEntry,
-  IRoomLease,
-  IRoomSession
-} from './tokens';
+import { RoomSession } from './room/roomSession';
+import { ConnectionState, ICollabConnection, ILogEntry, IRoomLease, IRoomSession } from './tokens';
 import { getCookie } from './util';
 
 type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
@@ -64,6 +58,7 @@ export class CollabConnection implements ICollabConnection {
     window.addEventListener('offline', this._onOffline);
   }
 
+  /** The socket. Features talk to rooms through their RoomSession, never to this. */
   readonly socket: CollabSocket;
 
   get state(): ConnectionState {
@@ -86,6 +81,9 @@ export class CollabConnection implements ICollabConnection {
   }
   get logged(): ISignal<ICollabConnection, ILogEntry> {
     return this._logged;
+  }
+  get pinged(): ISignal<ICollabConnection, void> {
+    return this._pinged;
   }
   get isDisposed(): boolean {
     return this._disposed;
@@ -242,6 +240,7 @@ export class CollabConnection implements ICollabConnection {
         this._log('upgrade', `transport upgraded to ${transport.name}`);
       });
     });
+    manager.on('ping', () => this._pinged.emit(undefined));
     manager.on('reconnect_attempt', attempt => {
       // The _xsrf cookie may have been renewed since the page loaded.
       manager.opts.extraHeaders = this._headers();
@@ -374,4 +373,5 @@ export class CollabConnection implements ICollabConnection {
   private _stateChanged = new Signal<ICollabConnection, ConnectionState>(this);
   private _logged = new Signal<ICollabConnection, ILogEntry>(this);
   private _sessionsChanged = new Signal<ICollabConnection, void>(this);
+  private _pinged = new Signal<ICollabConnection, void>(this);
 }

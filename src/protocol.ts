@@ -1,6 +1,7 @@
 /**
  * Types of the collab-widget Socket.IO protocol v1 (see docs/protocol.md).
  */
+import { MAX_ROOM_NAME } from './limits';
 
 /** A user, as the server's IdentityProvider describes it (colour filled in by the server). */
 export interface IUser {
@@ -67,11 +68,6 @@ export interface IPresenceState {
   mode?: 'edit' | 'command';
   activity?: 'active' | 'idle' | 'away';
 }
-
-/** Server limits of a PresenceState. */
-export const MAX_PRESENCE_PATH = 1024;
-export const MAX_PRESENCE_CELL_ID = 64;
-export const MAX_PRESENCE_SELECTIONS = 16;
 
 /** One session's presence in a room. */
 export interface IPresenceEntry {
@@ -155,10 +151,7 @@ export interface IServerToClientEvents {
 
 /** The events a client sends to the server (each with an acknowledgement). */
 export interface IClientToServerEvents {
-  join: (
-    payload: { room: string; since?: number },
-    ack: (res: Ack<IJoinOk>) => void
-  ) => void;
+  join: (payload: { room: string; since?: number }, ack: (res: Ack<IJoinOk>) => void) => void;
   leave: (payload: { room: string }, ack: (res: Ack<IOk>) => void) => void;
   send: (
     payload: { room: string; text: string; client_id: string },
@@ -175,26 +168,16 @@ export interface IClientToServerEvents {
   ) => void;
 }
 
-/** Maximum text length accepted by the server (`max_text_length`). */
-export const MAX_TEXT_LENGTH = 4000;
-
-/** Valid room names: 1-128 letters, digits, space and `_ . - / :`. */
-export const ROOM_NAME_RE = /^[A-Za-z0-9 _.\-/:]{1,128}$/;
-
 /** Turn any string (e.g. a notebook path) into a valid room name. */
 export function toRoomName(raw: string): string {
   let name = raw.replace(/[^A-Za-z0-9 _.\-/:]/g, '-').trim();
-  if (name.length > 128) {
-    name = name.slice(name.length - 128);
+  if (name.length > MAX_ROOM_NAME) {
+    name = name.slice(name.length - MAX_ROOM_NAME);
   }
   return name || 'notebook';
 }
 
 /** A type guard for refused acknowledgements. */
 export function isAckError(value: unknown): value is IAckError {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { ok?: unknown }).ok === false
-  );
+  return typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === false;
 }

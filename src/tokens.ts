@@ -1,26 +1,21 @@
 import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
-import type { Socket } from 'socket.io-client';
 
 import type {
-  IClientToServerEvents,
+  Ack,
   IMember,
   IMessage,
+  IOk,
   IPresenceEntry,
   IPresenceState,
   IProtocolError,
-  IServerToClientEvents,
   IUser,
   IYou
 } from './protocol';
 
 /** The state of the tab's connection. */
-export type ConnectionState =
-  | 'connecting'
-  | 'connected'
-  | 'reconnecting'
-  | 'offline';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
 /** One line of an event log. */
 export interface ILogEntry {
@@ -46,19 +41,15 @@ export interface IPendingMessage {
 }
 
 /** What changed in a room session. */
-export type RoomChange =
-  | 'state'
-  | 'members'
-  | 'messages'
-  | 'pending'
-  | 'log'
-  | 'history';
+export type RoomChange = 'state' | 'members' | 'messages' | 'pending' | 'log' | 'history';
 
 /** The tab's view of one room: shared by every widget view of that room in the tab. */
 export interface IRoomSession {
   readonly name: string;
   /** True while the current connection is in the room. */
   readonly joined: boolean;
+  /** True while this tab can send to the room: joined, on a live connection. */
+  readonly ready: boolean;
   /** The latest join error, if the server refused the join. */
   readonly joinError: IProtocolError | null;
   /** The caller's own identity in this room, once joined. */
@@ -95,6 +86,11 @@ export interface IRoomSession {
   discard(clientId: string): void;
   /** Load the page of messages before the oldest one shown. */
   loadOlder(): Promise<void>;
+  /**
+   * Send this tab's presence state to the room (null clears it for the others).
+   * Returns false, sending nothing, when the room is not `ready`; `onAck` gets the answer.
+   */
+  sendPresence(state: IPresenceState | null, onAck?: (res: Ack<IOk>) => void): boolean;
 }
 
 /** A reference to a room held by one view; dispose it when the view goes. */
@@ -117,8 +113,11 @@ export interface ICollabConnection {
   readonly stateChanged: ISignal<ICollabConnection, ConnectionState>;
   /** Connection-level log entries (connect, disconnect, reconnect attempts, upgrade). */
   readonly logged: ISignal<ICollabConnection, ILogEntry>;
-  /** The underlying socket, for other features (e.g. cursor presence). */
-  readonly socket: Socket<IServerToClientEvents, IClientToServerEvents>;
+  /**
+   * Fires on every Engine.IO ping from the server: a heartbeat that arrives even in a
+   * background tab whose timers the browser throttles.
+   */
+  readonly pinged: ISignal<ICollabConnection, void>;
   /** Open the connection (done by the first acquire()); idempotent. */
   connect(): void;
   /** Join a room (ref-counted per tab); dispose the lease to leave. */

@@ -9,15 +9,9 @@ import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Message } from '@lumino/messaging';
 
 import { IMember, IMessage, IUser, toRoomName } from './protocol';
-import {
-  ICollabConnection,
-  ICollabPresence,
-  IRoomLease,
-  IRoomSession,
-  RoomChange
-} from './tokens';
+import { ICollabConnection, ICollabPresence, IRoomLease, IRoomSession, RoomChange } from './tokens';
 import { formatClock } from './util';
-import { RoomRenderer } from './view';
+import { RoomRenderer } from './view/roomRenderer';
 
 export const MODULE_NAME = 'collab-widget';
 export const MODULE_VERSION = '0.1.0';
@@ -62,9 +56,7 @@ function isSendRequest(content: unknown): content is ISendRequest {
     return false;
   }
   const c = content as Record<string, unknown>;
-  return (
-    c.type === 'send' && typeof c.text === 'string' && typeof c.client_id === 'string'
-  );
+  return c.type === 'send' && typeof c.text === 'string' && typeof c.client_id === 'string';
 }
 
 /** Plain JSON copies of protocol objects, for the traitlets. */

@@ -9,9 +9,9 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { caretsTransaction, IRemoteCaret, remoteCaretsField } from './cursors';
-import { IPresenceState } from './protocol';
-import { IRemoteCursor } from './tokens';
+import { caretsTransaction, IRemoteCaret, remoteCaretsField } from './remoteCursors';
+import { IPresenceState } from '../protocol';
+import { IRemoteCursor } from '../tokens';
 
 /** Chips shown per cell at most, before "+N". */
 const MAX_CHIPS = 3;

@@ -3,20 +3,17 @@
  * the remote aggregate, the in-notebook renderer and the CodeMirror extension.
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
-import {
-  EditorExtensionRegistry,
-  IEditorExtensionRegistry
-} from '@jupyterlab/codemirror';
+import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { CellPresenceRenderer, findCell } from './cellmarkers';
-import { remoteCursors } from './cursors';
-import { IPresenceState } from './protocol';
-import { RemotePresence } from './remote';
-import { ICollabConnection, ICollabPresence, IRemoteCursor } from './tokens';
-import { LocalPresence } from './tracker';
+import { CellPresenceRenderer, findCell } from './cellPresenceRenderer';
+import { remoteCursors } from './remoteCursors';
+import { IPresenceState } from '../protocol';
+import { RemotePresence } from './remotePresence';
+import { ICollabConnection, ICollabPresence, IRemoteCursor } from '../tokens';
+import { LocalPresence } from './localPresence';
 
 export interface ICollabPresenceOptions {
   app: JupyterFrontEnd;

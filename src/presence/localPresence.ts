@@ -1,31 +1,23 @@
 /**
  * LocalPresence: where this tab's user is (notebook, cell, caret, mode, activity), sent to
  * every room this tab joined through a widget, change-only, throttled, with a heartbeat.
+ * Updates go out through each room's RoomSession.
  */
-import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Cell } from '@jupyterlab/cells';
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  Ack,
-  IOk,
-  IPresenceState,
-  ISelectionRange,
-  isAckError,
-  MAX_PRESENCE_CELL_ID,
-  MAX_PRESENCE_PATH,
-  MAX_PRESENCE_SELECTIONS
-} from './protocol';
-import { PRESENCE_RATES, sameState } from './presence';
-import { ICollabConnection, IRoomSession } from './tokens';
+import { Ack, IOk, IPresenceState, isAckError } from '../protocol';
+import { ICollabConnection, IRoomSession } from '../tokens';
+import { ActivityMonitor } from './activity';
+import { readLocalState } from './editorState';
+import { SharingSwitches } from './sharingSwitches';
+import { PRESENCE_RATES, sameState } from './state';
+import { Throttle } from './throttle';
 
-/** sessionStorage key of the rooms this tab does not share its cursor with. */
-const STORAGE_KEY = 'collab-widget:presence-off';
 /** How often activity (idle) and the heartbeat are checked while in a room. */
 const TICK_MS = 1000;
-/** Input events that make a user active again. */
-const INPUT_EVENTS = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart', 'focusin'];
 
 export interface ILocalPresenceOptions {
   connection: ICollabConnection;
@@ -58,19 +50,22 @@ export class LocalPresence implements IDisposable {
   constructor(options: ILocalPresenceOptions) {
     this._connection = options.connection;
     this._notebooks = options.notebooks;
-    this._storage = options.storage ?? null;
-    this._off = this._loadOff();
+    this._switches = new SharingSwitches(options.storage ?? null);
+    this._throttle = new Throttle(
+      () => this._flush(),
+      () => this.config.maxPerSecond
+    );
+    this._activity = new ActivityMonitor(
+      () => this.config.idleAfterMs,
+      () => this.schedule()
+    );
     this._connection.sessionsChanged.connect(this._syncRooms, this);
-    this._connection.socket.io.on('ping', this._onPing);
+    this._connection.pinged.connect(this._onPing, this);
     if (this._notebooks) {
       this._notebooks.currentChanged.connect(this._onCurrentChanged, this);
       this._notebooks.activeCellChanged.connect(this._onActiveCellChanged, this);
       this._onCurrentChanged();
     }
-    for (const name of INPUT_EVENTS) {
-      document.addEventListener(name, this._onInput, { capture: true, passive: true });
-    }
-    document.addEventListener('visibilitychange', this._onVisibility);
     this._syncRooms();
   }
 
@@ -92,24 +87,18 @@ export class LocalPresence implements IDisposable {
   }
 
   isSharing(room: string): boolean {
-    return !this._off.has(room);
+    return this._switches.isSharing(room);
   }
 
   setSharing(room: string, on: boolean): void {
-    if (this.isSharing(room) === on) {
+    if (!this._switches.set(room, on)) {
       return;
     }
-    if (on) {
-      this._off.delete(room);
-    } else {
-      this._off.add(room);
-    }
-    this._saveOff();
     const entry = this._rooms.get(room);
     if (entry) {
       if (!on) {
         // Clear at once (a privacy switch does not wait for the throttle).
-        if (entry.sent !== null && this._canSend(entry.session)) {
+        if (entry.sent !== null && entry.session.ready) {
           this._emit(entry, null, Date.now());
         }
         entry.sent = null;
@@ -123,52 +112,15 @@ export class LocalPresence implements IDisposable {
 
   /** A focused editor's caret, selection or text changed (the CodeMirror extension calls this). */
   noteEditorActivity(): void {
-    this._lastInput = Date.now();
+    this._activity.noteInput();
     this.schedule();
   }
 
-  /**
-   * Send the latest state soon: at once when the budget allows, otherwise when it does.
-   * One flush is pending at a time and reads the state when it runs, so the latest state
-   * wins and the trailing update is always sent. While the user types fast the browser runs
-   * input before timers; a timer that is already late is replaced by an immediate flush.
-   */
+  /** Send the latest state soon, within the budget (see Throttle.schedule). */
   schedule(): void {
-    if (this._disposed) {
-      return;
+    if (!this._disposed) {
+      this._throttle.schedule();
     }
-    const now = Date.now();
-    if (this._pending) {
-      if (this._timer !== null && now >= this._timerDue) {
-        window.clearTimeout(this._timer);
-        this._timer = null;
-        this._flushSoon();
-      }
-      return;
-    }
-    const due = this._lastEmitAt + (this._lastRound * 1000) / this.config.maxPerSecond;
-    if (now >= due) {
-      this._flushSoon();
-      return;
-    }
-    this._pending = true;
-    this._timerDue = due;
-    this._timer = window.setTimeout(() => {
-      this._timer = null;
-      this._pending = false;
-      this._flush();
-    }, due - now);
-  }
-
-  /** Flush at the end of the current task (after the signal or editor update that asked). */
-  private _flushSoon(): void {
-    this._pending = true;
-    void Promise.resolve().then(() => {
-      if (this._timer === null) {
-        this._pending = false;
-        this._flush();
-      }
-    });
   }
 
   dispose(): void {
@@ -176,55 +128,17 @@ export class LocalPresence implements IDisposable {
       return;
     }
     this._disposed = true;
-    if (this._timer !== null) {
-      window.clearTimeout(this._timer);
-    }
+    this._throttle.dispose();
     this._stopTicker();
-    this._connection.socket.io.off('ping', this._onPing);
-    for (const name of INPUT_EVENTS) {
-      document.removeEventListener(name, this._onInput, { capture: true });
-    }
-    document.removeEventListener('visibilitychange', this._onVisibility);
+    this._connection.pinged.disconnect(this._onPing, this);
+    this._activity.dispose();
     this._unwatchPanel();
     Signal.clearData(this);
   }
 
-  // ---- state ----
-
   /** The state now, with a fixed key order (so that JSON compares states). */
   computeState(now: number = Date.now()): IPresenceState {
-    const state: IPresenceState = {};
-    const panel = this._panel;
-    if (panel && !panel.isDisposed) {
-      const notebook = panel.content;
-      const path = panel.context.path;
-      if (path && path.length <= MAX_PRESENCE_PATH) {
-        state.path = path;
-      }
-      const cell = notebook.activeCell;
-      if (cell && !cell.isDisposed) {
-        const id = cell.model.id;
-        if (id && id.length <= MAX_PRESENCE_CELL_ID) {
-          state.cell_id = id;
-        }
-        if (notebook.activeCellIndex >= 0) {
-          state.cell_index = notebook.activeCellIndex;
-        }
-        if (notebook.mode === 'edit') {
-          Object.assign(state, caretOf(cell));
-        }
-      }
-      state.mode = notebook.mode;
-    }
-    state.activity = this._activity(now);
-    return state;
-  }
-
-  private _activity(now: number): 'active' | 'idle' | 'away' {
-    if (document.hidden) {
-      return 'away';
-    }
-    return now - this._lastInput >= this.config.idleAfterMs ? 'idle' : 'active';
+    return readLocalState(this._panel, this._activity.activity(now));
   }
 
   private _flush(): void {
@@ -240,7 +154,7 @@ export class LocalPresence implements IDisposable {
     const json = JSON.stringify(state);
     let round = 0;
     for (const [name, entry] of this._rooms) {
-      if (!this.isSharing(name) || !this._canSend(entry.session)) {
+      if (!this.isSharing(name) || !entry.session.ready) {
         continue;
       }
       const sentAs = entry.session.you?.session ?? null;
@@ -259,18 +173,15 @@ export class LocalPresence implements IDisposable {
       entry.sent = json;
       round++;
     }
-    if (round) {
-      this._lastRound = round;
-    }
+    this._throttle.noteRound(round);
   }
 
   private _emit(entry: IRoomState, state: IPresenceState | null, now: number): void {
     const room = entry.session.name;
-    const socket = this._connection.socket;
     this.stats.sent++;
-    this._lastEmitAt = now;
+    this._throttle.noteEmit(now);
     entry.sentAt = now;
-    socket.emit('presence', { room, state }, (res: Ack<IOk>) => {
+    entry.session.sendPresence(state, (res: Ack<IOk>) => {
       if (this._disposed || !isAckError(res)) {
         return;
       }
@@ -290,10 +201,6 @@ export class LocalPresence implements IDisposable {
         console.warn(`collab-widget: presence refused in ${room}: ${code}: ${res.error.message}`);
       }
     });
-  }
-
-  private _canSend(session: IRoomSession): boolean {
-    return session.joined && this._connection.socket.connected;
   }
 
   // ---- rooms ----
@@ -382,88 +289,21 @@ export class LocalPresence implements IDisposable {
     this.schedule();
   }
 
-  // ---- activity ----
-
-  private _onInput = (): void => {
-    const now = Date.now();
-    const wasIdle = now - this._lastInput >= this.config.idleAfterMs;
-    this._lastInput = now;
-    if (wasIdle) {
-      this.schedule();
-    }
-  };
-
-  private _onVisibility = (): void => {
-    this.schedule();
-  };
-
   /** Engine.IO pings arrive even in a background tab whose timers are throttled. */
-  private _onPing = (): void => {
+  private _onPing(): void {
     this.schedule();
-  };
-
-  // ---- share switches ----
-
-  private _loadOff(): Set<string> {
-    try {
-      const raw = this._storage?.getItem(STORAGE_KEY);
-      const list: unknown = raw ? JSON.parse(raw) : [];
-      return new Set(Array.isArray(list) ? list.filter(x => typeof x === 'string') : []);
-    } catch {
-      return new Set();
-    }
-  }
-
-  private _saveOff(): void {
-    try {
-      this._storage?.setItem(STORAGE_KEY, JSON.stringify(Array.from(this._off)));
-    } catch {
-      // storage full or disabled: the switch still holds while the page lives
-    }
   }
 
   private _connection: ICollabConnection;
   private _notebooks: INotebookTracker | null;
-  private _storage: Storage | null;
-  private _off: Set<string>;
+  private _switches: SharingSwitches;
+  private _throttle: Throttle;
+  private _activity: ActivityMonitor;
   private _rooms = new Map<string, IRoomState>();
   private _panel: NotebookPanel | null = null;
   private _state: IPresenceState = {};
-  private _timer: number | null = null;
-  private _timerDue = 0;
-  private _pending = false;
   private _ticker: number | null = null;
-  private _lastEmitAt = 0;
-  private _lastRound = 1;
-  private _lastInput = Date.now();
   private _disposed = false;
   private _localChanged = new Signal<this, IPresenceState>(this);
   private _sharingChanged = new Signal<this, string>(this);
-}
-
-/** The caret and non-empty selections of a cell's editor (edit mode). */
-function caretOf(cell: Cell): IPresenceState {
-  const editor = cell.editor;
-  if (!editor) {
-    return {};
-  }
-  const pos = editor.getCursorPosition();
-  const out: IPresenceState = { line: pos.line, column: pos.column };
-  const selections: ISelectionRange[] = [];
-  for (const s of editor.getSelections()) {
-    if (s.start.line === s.end.line && s.start.column === s.end.column) {
-      continue;
-    }
-    selections.push({
-      anchor: { line: s.start.line, column: s.start.column },
-      head: { line: s.end.line, column: s.end.column }
-    });
-    if (selections.length >= MAX_PRESENCE_SELECTIONS) {
-      break;
-    }
-  }
-  if (selections.length) {
-    out.selections = selections;
-  }
-  return out;
 }

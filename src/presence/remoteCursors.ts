@@ -25,8 +25,8 @@ import {
   ViewUpdate
 } from '@codemirror/view';
 
-import { IPosition, ISelectionRange } from './protocol';
-import { clampPosition, withAlpha } from './presence';
+import { IPosition, ISelectionRange } from '../protocol';
+import { clampPosition, withAlpha } from './state';
 
 /** One remote caret to draw in this editor. */
 export interface IRemoteCaret {

@@ -5,9 +5,9 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { memberColor, textColorOn } from './presence';
-import { ICollabConnection, IRemoteCursor, IRoomSession, RoomChange } from './tokens';
-import { displayName, initialsOf } from './util';
+import { memberColor, textColorOn } from './state';
+import { ICollabConnection, IRemoteCursor, IRoomSession, RoomChange } from '../tokens';
+import { displayName, initialsOf } from '../util';
 
 export class RemotePresence implements IDisposable {
   constructor(connection: ICollabConnection) {

@@ -2,15 +2,9 @@
  * Cursor presence: pure helpers shared by the tracker, the Room view and the cell renderers.
  * No JupyterLab or DOM dependencies.
  */
-import {
-  IPosition,
-  IPresenceState,
-  ISelectionRange,
-  MAX_PRESENCE_CELL_ID,
-  MAX_PRESENCE_PATH,
-  MAX_PRESENCE_SELECTIONS
-} from './protocol';
-import { safeColor } from './util';
+import { IPosition, IPresenceState, ISelectionRange } from '../protocol';
+import { MAX_PRESENCE_CELL_ID, MAX_PRESENCE_PATH, MAX_PRESENCE_SELECTIONS } from '../limits';
+import { safeColor } from '../util';
 
 /** Client-side rates (docs/protocol.md, "Client-side rates"). */
 export const PRESENCE_RATES = {
@@ -62,10 +56,7 @@ export function sanitizeState(raw: unknown): IPresenceState {
   if (Array.isArray(r.selections)) {
     const selections: ISelectionRange[] = [];
     for (const item of r.selections.slice(0, MAX_PRESENCE_SELECTIONS)) {
-      const s = (typeof item === 'object' && item !== null ? item : {}) as Record<
-        string,
-        unknown
-      >;
+      const s = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
       const anchor = toPosition(s.anchor);
       const head = toPosition(s.head);
       if (anchor && head) {

@@ -1,119 +1,46 @@
-import { ISignal, Signal } from '@lumino/signaling';
+/**
+ * RoomSession: one room over the tab's socket, and the only thing that talks to the socket
+ * for that room: join (and re-join with `since`), leave, chat sends with their outbox,
+ * history pages, presence. The state it keeps is RoomState's.
+ */
 import type { Socket } from 'socket.io-client';
 
+import { HISTORY_PAGE_SIZE } from '../limits';
 import {
   Ack,
   IClientToServerEvents,
   IHistoryOk,
-  IJoinedEvent,
   IJoinOk,
-  ILeftEvent,
-  IMember,
-  IMessage,
-  IPresenceEntry,
-  IPresenceEvent,
-  IProtocolError,
+  IOk,
+  IPresenceState,
   ISendOk,
   IServerToClientEvents,
-  IUser,
-  IYou,
-  isAckError,
-  MAX_TEXT_LENGTH
-} from './protocol';
-import {
-  ILogEntry,
-  IPendingMessage,
-  IRoomSession,
-  RoomChange
-} from './tokens';
-import { sanitizeState } from './presence';
-import { displayName, newClientId } from './util';
+  isAckError
+} from '../protocol';
+import { newClientId } from '../util';
+import { RoomState } from './roomState';
 
 type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
 
-/** How many log lines a room keeps. */
-export const LOG_CAP = 200;
 /** How long to wait for an acknowledgement. */
 const ACK_TIMEOUT = 15000;
-/** Page size when loading older messages. */
-const HISTORY_PAGE = 50;
 
 /**
- * The tab's state of one room. Created and driven by CollabConnection.
+ * Created and driven by CollabConnection, which routes the room's server events here and
+ * calls join() on every (re)connect and onDisconnected() on every disconnect.
  */
-export class RoomSession implements IRoomSession {
+export class RoomSession extends RoomState {
+  /**
+   * @param name the room's (valid) name.
+   * @param socketGetter the tab's current socket (the connection owns it).
+   */
   constructor(name: string, socketGetter: () => CollabSocket) {
-    this.name = name;
+    super(name);
     this._socket = socketGetter;
   }
 
-  readonly name: string;
-
-  get joined(): boolean {
-    return this._joined;
-  }
-  get joinError(): IProtocolError | null {
-    return this._joinError;
-  }
-  get you(): IYou | null {
-    return this._you;
-  }
-  get members(): ReadonlyArray<IMember> {
-    return Array.from(this._members.values());
-  }
-  get messages(): ReadonlyArray<IMessage> {
-    if (this._sorted === null) {
-      this._sorted = Array.from(this._messages.values()).sort(
-        (a, b) => a.seq - b.seq
-      );
-    }
-    return this._sorted;
-  }
-  get pending(): ReadonlyArray<IPendingMessage> {
-    return Array.from(this._pending.values());
-  }
-  get hasMore(): boolean {
-    return this._hasMore;
-  }
-  get loadingOlder(): boolean {
-    return this._loadingOlder;
-  }
-  get log(): ReadonlyArray<ILogEntry> {
-    return this._log;
-  }
-  get lastSeq(): number {
-    return this._lastSeq;
-  }
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  get changed(): ISignal<IRoomSession, RoomChange> {
-    return this._changed;
-  }
-  get messageReceived(): ISignal<IRoomSession, IMessage> {
-    return this._messageReceived;
-  }
-  get memberJoined(): ISignal<IRoomSession, { user: IMember; ts: number }> {
-    return this._memberJoined;
-  }
-  get memberLeft(): ISignal<IRoomSession, { user: IUser; ts: number }> {
-    return this._memberLeft;
-  }
-  get presence(): ReadonlyMap<string, IPresenceEntry> {
-    return this._presence;
-  }
-  get presenceChanged(): ISignal<IRoomSession, void> {
-    return this._presenceChanged;
-  }
-
-  /** Append a line to the room's log. */
-  addLog(kind: string, text: string, ts: number = Date.now(), username?: string): void {
-    this._log.push({ id: ++this._logId, ts, kind, text, username });
-    if (this._log.length > LOG_CAP) {
-      this._log.splice(0, this._log.length - LOG_CAP);
-    }
-    this._changed.emit('log');
+  get ready(): boolean {
+    return this._joined && this._socket().connected;
   }
 
   /** Join (or re-join after a reconnect) on the current connection. */
@@ -129,38 +56,41 @@ export class RoomSession implements IRoomSession {
     const rejoin = this._joinedOnce;
     const payload: { room: string; since?: number } = { room: this.name };
     if (rejoin) {
-      payload.since = this._lastSeq;
+      payload.since = this.lastSeq;
     }
     const sid = socket.id;
-    socket
-      .timeout(ACK_TIMEOUT)
-      .emit('join', payload, (err: Error | null, res: Ack<IJoinOk>) => {
-        this._joining = false;
-        if (this._disposed) {
-          return;
+    socket.timeout(ACK_TIMEOUT).emit('join', payload, (err: Error | null, res: Ack<IJoinOk>) => {
+      this._joining = false;
+      if (this._disposed) {
+        return;
+      }
+      if (err) {
+        // Disconnected or no answer: try again if still connected on the same socket.
+        if (socket.connected && socket.id === sid) {
+          this.addLog('error', 'join timed out, retrying');
+          this._retryJoin(2000);
         }
-        if (err) {
-          // Disconnected or no answer: try again if still connected on the same socket.
-          if (socket.connected && socket.id === sid) {
-            this.addLog('error', `join timed out, retrying`);
-            this._retryJoin(2000);
-          }
-          return;
+        return;
+      }
+      if (isAckError(res)) {
+        this._joinError = res.error;
+        this.addLog(
+          'error',
+          `could not join ${this.name}: ${res.error.code}: ${res.error.message}`
+        );
+        this._changed.emit('state');
+        if (res.error.code === 'rate_limited' || res.error.code === 'unavailable') {
+          this._retryJoin(1000 * (res.error.retry_after ?? 2));
         }
-        if (isAckError(res)) {
-          this._joinError = res.error;
-          this.addLog(
-            'error',
-            `could not join ${this.name}: ${res.error.code}: ${res.error.message}`
-          );
-          this._changed.emit('state');
-          if (res.error.code === 'rate_limited' || res.error.code === 'unavailable') {
-            this._retryJoin(1000 * (res.error.retry_after ?? 2));
-          }
-          return;
-        }
-        this._onJoined(res, rejoin);
-      });
+        return;
+      }
+      this._applyJoin(res, rejoin);
+      // Messages written while offline go now, oldest first.
+      for (const clientId of this._outbox.queued()) {
+        this._emitSend(clientId);
+      }
+      this._changed.emit('pending');
+    });
   }
 
   /** The connection went away: nothing is joined any more. */
@@ -168,11 +98,8 @@ export class RoomSession implements IRoomSession {
     this._joined = false;
     this._joining = false;
     // Others' presence is unknown until the re-join's snapshot.
-    this._setPresence([], true);
-    if (this._retryTimer !== null) {
-      window.clearTimeout(this._retryTimer);
-      this._retryTimer = null;
-    }
+    this._applyPresence([], true);
+    this._clearRetry();
     this._changed.emit('state');
   }
 
@@ -188,121 +115,28 @@ export class RoomSession implements IRoomSession {
   }
 
   dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
-    if (this._retryTimer !== null) {
-      window.clearTimeout(this._retryTimer);
-    }
-    Signal.clearData(this);
-  }
-
-  // ---- server events, routed by the connection ----
-
-  onMessageEvent(message: IMessage): void {
-    if (this._addMessage(message)) {
-      this._sorted = null;
-      this._changed.emit('messages');
-      this._messageReceived.emit(message);
-    }
-    if (this._dropPendingFor(message)) {
-      this._changed.emit('pending');
-    }
-  }
-
-  onJoinedEvent(event: IJoinedEvent): void {
-    const user = event.user;
-    const known = this._members.has(user.username);
-    this._members.set(user.username, user);
-    this._changed.emit('members');
-    if (!known) {
-      this.addLog('join', `${displayName(user)} connected`, Date.now(), user.username);
-      this._memberJoined.emit({ user, ts: event.ts });
-    }
-  }
-
-  onLeftEvent(event: ILeftEvent): void {
-    const user = event.user;
-    if (this._you && user.username === this._you.username) {
-      // Another of our own tabs cannot make us leave: we are still here.
-      return;
-    }
-    const known = this._members.delete(user.username);
-    this._changed.emit('members');
-    if (known) {
-      this.addLog(
-        'leave',
-        `${displayName(user)} disconnected`,
-        Date.now(),
-        user.username
-      );
-      this._memberLeft.emit({ user, ts: event.ts });
-    }
-  }
-
-  onPresenceEvent(event: IPresenceEvent): void {
-    if (!this._joined) {
-      return;
-    }
-    const updates = Array.isArray(event.updates) ? event.updates : [];
-    const removed = Array.isArray(event.removed) ? event.removed : [];
-    if (event.reset) {
-      this._setPresence(updates, true);
-      return;
-    }
-    for (const session of removed) {
-      this._presence.delete(session);
-    }
-    this._setPresence(updates, false);
+    this._clearRetry();
+    super.dispose();
   }
 
   // ---- chat ----
 
   send(text: string, clientId?: string): string {
     const id = clientId || newClientId();
-    if (this._pending.has(id) || this._confirmedIds.has(id)) {
-      // Already on its way or stored (e.g. two views forwarding one Python send).
-      return id;
+    if (this._outbox.add(text, id) && this._outbox.get(id)?.status === 'queued') {
+      this._emitSend(id);
     }
-    const entry: IPendingMessage = {
-      client_id: id,
-      text,
-      ts: Date.now(),
-      status: 'queued',
-      error: null
-    };
-    this._pending.set(id, entry);
-    if (!text.trim() || text.length > MAX_TEXT_LENGTH) {
-      this._setPending(id, {
-        status: 'failed',
-        error: {
-          code: 'invalid_text',
-          message: text.trim()
-            ? `the text is longer than ${MAX_TEXT_LENGTH} characters`
-            : 'the text is empty'
-        }
-      });
-      return id;
-    }
-    this._changed.emit('pending');
-    this._emitSend(id);
     return id;
   }
 
   retry(clientId: string): void {
-    const entry = this._pending.get(clientId);
-    if (!entry || entry.status === 'sending') {
-      return;
+    if (this._outbox.retry(clientId)) {
+      this._emitSend(clientId);
     }
-    this._setPending(clientId, { status: 'queued', error: null });
-    this._emitSend(clientId);
   }
 
   discard(clientId: string): void {
-    if (this._pending.delete(clientId)) {
-      this._changed.emit('pending');
-    }
+    this._outbox.discard(clientId);
   }
 
   async loadOlder(): Promise<void> {
@@ -310,10 +144,10 @@ export class RoomSession implements IRoomSession {
     if (!this._hasMore || this._loadingOlder || !this._joined || !socket.connected) {
       return;
     }
-    const oldest = this.messages.length ? this.messages[0].seq : undefined;
+    const oldest = this._messages.oldestSeq;
     const payload: { room: string; before?: number; limit: number } = {
       room: this.name,
-      limit: HISTORY_PAGE
+      limit: HISTORY_PAGE_SIZE
     };
     if (oldest !== undefined) {
       payload.before = oldest;
@@ -331,16 +165,10 @@ export class RoomSession implements IRoomSession {
         this.addLog('error', `history refused: ${res.error.code}: ${res.error.message}`);
         return;
       }
-      let added = 0;
       for (const m of res.messages) {
-        if (this._addMessage(m)) {
-          added++;
-        }
+        this._addMessage(m);
       }
       this._hasMore = res.has_more;
-      if (added) {
-        this._sorted = null;
-      }
       this._changed.emit('history');
     } catch (e) {
       // timeout or disconnect: the user can scroll up again
@@ -352,117 +180,49 @@ export class RoomSession implements IRoomSession {
     }
   }
 
-  // ---- private ----
+  // ---- presence ----
 
-  private _onJoined(res: IJoinOk, rejoin: boolean): void {
-    this._joined = true;
-    this._joinError = null;
-    this._you = res.you;
-    const before = new Map(this._members);
-    this._members = new Map(res.members.map(m => [m.username, m]));
-
-    // members
-    if (!rejoin) {
-      this.addLog('join', `joined ${this.name} as ${displayName(res.you)}`);
-      for (const m of res.members) {
-        if (m.username !== res.you.username) {
-          this.addLog('here', `${displayName(m)} is here`, Date.now(), m.username);
-        }
-      }
-    } else {
-      for (const m of res.members) {
-        if (m.username !== res.you.username && !before.has(m.username)) {
-          this.addLog(
-            'join',
-            `${displayName(m)} connected (while we were away)`,
-            Date.now(),
-            m.username
-          );
-          this._memberJoined.emit({ user: m, ts: Date.now() });
-        }
-      }
-      for (const [username, m] of before) {
-        if (username !== res.you.username && !this._members.has(username)) {
-          this.addLog(
-            'leave',
-            `${displayName(m)} disconnected (while we were away)`,
-            Date.now(),
-            username
-          );
-          this._memberLeft.emit({ user: m, ts: Date.now() });
-        }
-      }
+  sendPresence(state: IPresenceState | null, onAck?: (res: Ack<IOk>) => void): boolean {
+    if (!this.ready) {
+      return false;
     }
-    this._changed.emit('members');
-    this._setPresence(res.presence ?? [], true);
-
-    // messages
-    const fresh: IMessage[] = [];
-    for (const m of res.history) {
-      if (this._addMessage(m)) {
-        fresh.push(m);
-      }
-      this._dropPendingFor(m);
-    }
-    if (!this._joinedOnce) {
-      this._hasMore = res.has_more;
-    }
-    this._joinedOnce = true;
-    this._sorted = null;
-    if (rejoin) {
-      this.addLog(
-        'restore',
-        `rejoined ${this.name}, restored ${fresh.length} message${fresh.length === 1 ? '' : 's'}`
-      );
-      for (const m of fresh) {
-        this._messageReceived.emit(m);
-      }
-    }
-    this._changed.emit('messages');
-    this._changed.emit('state');
-
-    // messages typed while offline
-    for (const p of Array.from(this._pending.values())) {
-      if (p.status === 'queued') {
-        this._emitSend(p.client_id);
-      }
-    }
-    this._changed.emit('pending');
+    // No timeout: a lost update is superseded by the next one (or the heartbeat).
+    this._socket().emit('presence', { room: this.name, state }, onAck ?? (() => undefined));
+    return true;
   }
 
-  /** Apply presence entries (replacing everything with `reset`) and tell the listeners. */
-  private _setPresence(entries: ReadonlyArray<IPresenceEntry>, reset: boolean): void {
-    if (reset) {
-      if (this._presence.size === 0 && entries.length === 0) {
+  // ---- private ----
+
+  private _emitSend(clientId: string): void {
+    const socket = this._socket();
+    const entry = this._outbox.get(clientId);
+    if (!entry || !this._joined || !socket.connected) {
+      return; // stays queued; sent after the (re)join
+    }
+    this._outbox.sending(clientId);
+    const payload = { room: this.name, text: entry.text, client_id: clientId };
+    socket.timeout(ACK_TIMEOUT).emit('send', payload, (err: Error | null, res: Ack<ISendOk>) => {
+      if (this._disposed || !this._outbox.has(clientId)) {
         return;
       }
-      this._presence.clear();
-    }
-    const own = this._you?.session;
-    for (const e of entries) {
-      if (
-        typeof e !== 'object' ||
-        e === null ||
-        typeof e.session !== 'string' ||
-        typeof e.user !== 'string' ||
-        e.session === own
-      ) {
-        continue;
+      if (err) {
+        if (!socket.connected) {
+          this._outbox.requeue(clientId); // lost with the connection: after the re-join
+        } else {
+          this._outbox.failed(clientId, { code: 'timeout', message: 'no answer from the server' });
+        }
+        return;
       }
-      this._presence.set(e.session, {
-        session: e.session,
-        user: e.user,
-        state: sanitizeState(e.state),
-        ts: typeof e.ts === 'number' ? e.ts : Date.now()
-      });
-    }
-    this._presenceChanged.emit(undefined);
+      if (isAckError(res)) {
+        this._outbox.failed(clientId, res.error);
+        return;
+      }
+      this.onMessageEvent(res.message);
+    });
   }
 
   private _retryJoin(delay: number): void {
-    if (this._retryTimer !== null) {
-      window.clearTimeout(this._retryTimer);
-    }
+    this._clearRetry();
     this._retryTimer = window.setTimeout(() => {
       this._retryTimer = null;
       if (!this._joined) {
@@ -471,104 +231,14 @@ export class RoomSession implements IRoomSession {
     }, delay);
   }
 
-  private _emitSend(clientId: string): void {
-    const socket = this._socket();
-    const entry = this._pending.get(clientId);
-    if (!entry || !this._joined || !socket.connected) {
-      return; // stays queued; sent after the (re)join
+  private _clearRetry(): void {
+    if (this._retryTimer !== null) {
+      window.clearTimeout(this._retryTimer);
+      this._retryTimer = null;
     }
-    this._setPending(clientId, { status: 'sending', error: null });
-    socket
-      .timeout(ACK_TIMEOUT)
-      .emit(
-        'send',
-        { room: this.name, text: entry.text, client_id: clientId },
-        (err: Error | null, res: Ack<ISendOk>) => {
-          if (this._disposed || !this._pending.has(clientId)) {
-            return;
-          }
-          if (err) {
-            if (!socket.connected) {
-              // Lost with the connection: send again after the re-join (same client id).
-              this._setPending(clientId, { status: 'queued', error: null });
-            } else {
-              this._setPending(clientId, {
-                status: 'failed',
-                error: { code: 'timeout', message: 'no answer from the server' }
-              });
-            }
-            return;
-          }
-          if (isAckError(res)) {
-            this._setPending(clientId, { status: 'failed', error: res.error });
-            return;
-          }
-          this.onMessageEvent(res.message);
-        }
-      );
-  }
-
-  private _setPending(
-    clientId: string,
-    patch: Pick<IPendingMessage, 'status' | 'error'>
-  ): void {
-    const entry = this._pending.get(clientId);
-    if (!entry) {
-      return;
-    }
-    this._pending.set(clientId, { ...entry, ...patch });
-    this._changed.emit('pending');
-  }
-
-  /** Add a message; false when its seq was already there. */
-  private _addMessage(m: IMessage): boolean {
-    if (this._you && m.user && m.user.username === this._you.username) {
-      this._confirmedIds.add(m.client_id);
-    }
-    if (this._messages.has(m.seq)) {
-      return false;
-    }
-    this._messages.set(m.seq, m);
-    if (m.seq > this._lastSeq) {
-      this._lastSeq = m.seq;
-    }
-    return true;
-  }
-
-  private _dropPendingFor(m: IMessage): boolean {
-    if (!this._pending.has(m.client_id)) {
-      return false;
-    }
-    if (this._you && m.user.username !== this._you.username) {
-      return false;
-    }
-    this._pending.delete(m.client_id);
-    this._confirmedIds.add(m.client_id);
-    return true;
   }
 
   private _socket: () => CollabSocket;
-  private _joined = false;
   private _joining = false;
-  private _joinedOnce = false;
-  private _joinError: IProtocolError | null = null;
-  private _you: IYou | null = null;
-  private _members = new Map<string, IMember>();
-  private _messages = new Map<number, IMessage>();
-  private _sorted: IMessage[] | null = null;
-  private _pending = new Map<string, IPendingMessage>();
-  private _confirmedIds = new Set<string>();
-  private _hasMore = false;
-  private _loadingOlder = false;
-  private _lastSeq = 0;
-  private _log: ILogEntry[] = [];
-  private _logId = 0;
   private _retryTimer: number | null = null;
-  private _disposed = false;
-  private _changed = new Signal<IRoomSession, RoomChange>(this);
-  private _messageReceived = new Signal<IRoomSession, IMessage>(this);
-  private _memberJoined = new Signal<IRoomSession, { user: IMember; ts: number }>(this);
-  private _memberLeft = new Signal<IRoomSession, { user: IUser; ts: number }>(this);
-  private _presence = new Map<string, IPresenceEntry>();
-  private _presenceChanged = new Signal<IRoomSession, void>(this);
 }

@@ -1,0 +1,257 @@
+/**
+ * RoomState: what the tab knows of one room (members, messages, our pending sends,
+ * others' presence, the event log) and how server events change it. No transport here:
+ * RoomSession adds the socket (the abstract members below).
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type {
+  IJoinedEvent,
+  IJoinOk,
+  ILeftEvent,
+  IMember,
+  IMessage,
+  IPresenceEntry,
+  IPresenceEvent,
+  IProtocolError,
+  IUser,
+  IYou
+} from '../protocol';
+import type { Ack, IOk, IPresenceState } from '../protocol';
+import type { ILogEntry, IPendingMessage, IRoomSession, RoomChange } from '../tokens';
+import { displayName } from '../util';
+import { diffMembers } from './members';
+import { MessageList } from './messageList';
+import { Outbox } from './outbox';
+import { applyPresence } from './presenceMap';
+import { RoomLog } from './roomLog';
+
+export abstract class RoomState implements IRoomSession {
+  /** @param name the room's (valid) name. */
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  readonly name: string;
+
+  get joined(): boolean {
+    return this._joined;
+  }
+  get joinError(): IProtocolError | null {
+    return this._joinError;
+  }
+  get you(): IYou | null {
+    return this._you;
+  }
+  get members(): ReadonlyArray<IMember> {
+    return Array.from(this._members.values());
+  }
+  get messages(): ReadonlyArray<IMessage> {
+    return this._messages.items;
+  }
+  get pending(): ReadonlyArray<IPendingMessage> {
+    return this._outbox.items;
+  }
+  get hasMore(): boolean {
+    return this._hasMore;
+  }
+  get loadingOlder(): boolean {
+    return this._loadingOlder;
+  }
+  get log(): ReadonlyArray<ILogEntry> {
+    return this._log.entries;
+  }
+  get lastSeq(): number {
+    return this._messages.lastSeq;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+  get presence(): ReadonlyMap<string, IPresenceEntry> {
+    return this._presence;
+  }
+
+  get changed(): ISignal<IRoomSession, RoomChange> {
+    return this._changed;
+  }
+  get messageReceived(): ISignal<IRoomSession, IMessage> {
+    return this._messageReceived;
+  }
+  get memberJoined(): ISignal<IRoomSession, { user: IMember; ts: number }> {
+    return this._memberJoined;
+  }
+  get memberLeft(): ISignal<IRoomSession, { user: IUser; ts: number }> {
+    return this._memberLeft;
+  }
+  get presenceChanged(): ISignal<IRoomSession, void> {
+    return this._presenceChanged;
+  }
+
+  // ---- the transport's part (RoomSession) ----
+
+  abstract readonly ready: boolean;
+  abstract send(text: string, clientId?: string): string;
+  abstract retry(clientId: string): void;
+  abstract discard(clientId: string): void;
+  abstract loadOlder(): Promise<void>;
+  abstract sendPresence(state: IPresenceState | null, onAck?: (res: Ack<IOk>) => void): boolean;
+
+  /** Append a line to the room's log. */
+  addLog(kind: string, text: string, ts: number = Date.now(), username?: string): void {
+    this._log.add(kind, text, ts, username);
+    this._changed.emit('log');
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    Signal.clearData(this);
+  }
+
+  // ---- server events, routed by the connection ----
+
+  onMessageEvent(message: IMessage): void {
+    if (this._addMessage(message)) {
+      this._changed.emit('messages');
+      this._messageReceived.emit(message);
+    }
+    if (this._outbox.confirm(message, this._you?.username ?? null)) {
+      this._changed.emit('pending');
+    }
+  }
+
+  onJoinedEvent(event: IJoinedEvent): void {
+    const user = event.user;
+    const known = this._members.has(user.username);
+    this._members.set(user.username, user);
+    this._changed.emit('members');
+    if (!known) {
+      this.addLog('join', `${displayName(user)} connected`, Date.now(), user.username);
+      this._memberJoined.emit({ user, ts: event.ts });
+    }
+  }
+
+  onLeftEvent(event: ILeftEvent): void {
+    const user = event.user;
+    if (this._you && user.username === this._you.username) {
+      // Another of our own tabs cannot make us leave: we are still here.
+      return;
+    }
+    const known = this._members.delete(user.username);
+    this._changed.emit('members');
+    if (known) {
+      this.addLog('leave', `${displayName(user)} disconnected`, Date.now(), user.username);
+      this._memberLeft.emit({ user, ts: event.ts });
+    }
+  }
+
+  onPresenceEvent(event: IPresenceEvent): void {
+    if (!this._joined) {
+      return;
+    }
+    const updates = Array.isArray(event.updates) ? event.updates : [];
+    const removed = Array.isArray(event.removed) ? event.removed : [];
+    if (event.reset) {
+      this._applyPresence(updates, true);
+      return;
+    }
+    for (const session of removed) {
+      this._presence.delete(session);
+    }
+    this._applyPresence(updates, false);
+  }
+
+  // ---- for RoomSession ----
+
+  /** A (re-)join's answer: who is here (and who came and went meanwhile), presence, history. */
+  protected _applyJoin(res: IJoinOk, rejoin: boolean): void {
+    this._joined = true;
+    this._joinError = null;
+    this._you = res.you;
+    const before = new Map(this._members);
+    this._members = new Map(res.members.map(m => [m.username, m]));
+    if (!rejoin) {
+      this.addLog('join', `joined ${this.name} as ${displayName(res.you)}`);
+      for (const m of res.members) {
+        if (m.username !== res.you.username) {
+          this.addLog('here', `${displayName(m)} is here`, Date.now(), m.username);
+        }
+      }
+    } else {
+      const { joined, left } = diffMembers(before, res.members, res.you.username);
+      for (const m of joined) {
+        const text = `${displayName(m)} connected (while we were away)`;
+        this.addLog('join', text, Date.now(), m.username);
+        this._memberJoined.emit({ user: m, ts: Date.now() });
+      }
+      for (const m of left) {
+        const text = `${displayName(m)} disconnected (while we were away)`;
+        this.addLog('leave', text, Date.now(), m.username);
+        this._memberLeft.emit({ user: m, ts: Date.now() });
+      }
+    }
+    this._changed.emit('members');
+    this._applyPresence(res.presence ?? [], true);
+    this._mergeHistory(res, rejoin);
+  }
+
+  /** Apply presence entries (replacing everything with `reset`) and tell the listeners. */
+  protected _applyPresence(entries: ReadonlyArray<IPresenceEntry>, reset: boolean): void {
+    if (applyPresence(this._presence, entries, reset, this._you?.session ?? null)) {
+      this._presenceChanged.emit(undefined);
+    }
+  }
+
+  /** Add a message; false when its seq was already there. */
+  protected _addMessage(m: IMessage): boolean {
+    if (this._you && m.user && m.user.username === this._you.username) {
+      this._outbox.noteConfirmed(m.client_id);
+    }
+    return this._messages.add(m);
+  }
+
+  /** The join's history: new messages are added (and reported live after a re-join). */
+  private _mergeHistory(res: IJoinOk, rejoin: boolean): void {
+    const fresh: IMessage[] = [];
+    const own = this._you?.username ?? null;
+    for (const m of res.history) {
+      if (this._addMessage(m)) {
+        fresh.push(m);
+      }
+      this._outbox.confirm(m, own);
+    }
+    if (!this._joinedOnce) {
+      this._hasMore = res.has_more;
+    }
+    this._joinedOnce = true;
+    if (rejoin) {
+      const n = fresh.length;
+      this.addLog('restore', `rejoined ${this.name}, restored ${n} message${n === 1 ? '' : 's'}`);
+      for (const m of fresh) {
+        this._messageReceived.emit(m);
+      }
+    }
+    this._changed.emit('messages');
+    this._changed.emit('state');
+  }
+
+  protected _joined = false;
+  protected _joinedOnce = false;
+  protected _joinError: IProtocolError | null = null;
+  protected _you: IYou | null = null;
+  protected _members = new Map<string, IMember>();
+  protected _messages = new MessageList();
+  protected _outbox = new Outbox(() => this._changed.emit('pending'));
+  protected _hasMore = false;
+  protected _loadingOlder = false;
+  protected _log = new RoomLog();
+  protected _presence = new Map<string, IPresenceEntry>();
+  protected _disposed = false;
+  protected _changed = new Signal<IRoomSession, RoomChange>(this);
+  private _messageReceived = new Signal<IRoomSession, IMessage>(this);
+  private _memberJoined = new Signal<IRoomSession, { user: IMember; ts: number }>(this);
+  private _memberLeft = new Signal<IRoomSession, { user: IUser; ts: number }>(this);
+  private _presenceChanged = new Signal<IRoomSession, void>(this);
+}

@@ -1,0 +1,121 @@
+/**
+ * The header of the Room view: room name, connection state, "share my cursor", member count.
+ */
+import type { ICollabConnection, IRoomSession } from '../tokens';
+import { h } from './dom';
+
+export class HeaderPane {
+  /**
+   * @param canShare whether cursor presence exists in this app (else no share switch).
+   * @param onShare called with the switch's new value when the user flips it.
+   */
+  constructor(canShare: boolean, onShare: (on: boolean) => void) {
+    this._onShare = onShare;
+    this._title = h('span', { className: 'jp-CollabRoom-title', testid: 'room-name' });
+    this._status = h('span', {
+      className: 'jp-CollabRoom-status',
+      testid: 'connection-state',
+      attrs: { role: 'status', 'aria-live': 'polite' }
+    });
+    this._count = h('span', { className: 'jp-CollabRoom-count', testid: 'member-count' });
+    // "share my cursor": on by default, per room and tab (ICollabPresence keeps it).
+    this._share = h('input', {
+      className: 'jp-CollabRoom-shareInput',
+      testid: 'share-cursor',
+      attrs: { type: 'checkbox', role: 'switch', 'data-lm-suppress-shortcuts': 'true' }
+    });
+    this._share.checked = true;
+    const shareLabel = h(
+      'label',
+      {
+        className: 'jp-CollabRoom-share',
+        attrs: {
+          title:
+            'Show the people in this room which notebook, cell and line you are at. ' +
+            'Off: they stop seeing your cursor at once.'
+        }
+      },
+      this._share,
+      h('span', { text: 'share my cursor' })
+    );
+    shareLabel.hidden = !canShare;
+    this.node = h(
+      'div',
+      { className: 'jp-CollabRoom-header' },
+      this._title,
+      this._status,
+      shareLabel,
+      this._count
+    );
+    this._share.addEventListener('change', this._onChange);
+  }
+
+  readonly node: HTMLElement;
+
+  /**
+   * Show the room's name, the connection's state and the member count.
+   * @param sharing the share switch's state for this room (null: leave it as it is).
+   */
+  render(
+    connection: ICollabConnection,
+    session: IRoomSession | null,
+    sharing: boolean | null
+  ): void {
+    const name = session?.name ?? '…';
+    this._title.textContent = name;
+    this._title.title = name;
+    const { state, text } = statusOf(connection, session);
+    this._status.dataset.state = state;
+    this._status.dataset.transport = connection.transport;
+    this._status.textContent = text;
+    this._status.title = text;
+    if (sharing !== null) {
+      this._share.checked = sharing;
+    }
+    const n = session?.members.length ?? 0;
+    this._count.textContent = `${n} ${n === 1 ? 'member' : 'members'}`;
+    this._count.dataset.count = String(n);
+  }
+
+  /** Shown before a room is known. */
+  setWaiting(text: string): void {
+    this._title.textContent = '…';
+    this._status.textContent = text;
+  }
+
+  setSharing(on: boolean): void {
+    this._share.checked = on;
+  }
+
+  dispose(): void {
+    this._share.removeEventListener('change', this._onChange);
+  }
+
+  private _onChange = (): void => {
+    this._onShare(this._share.checked);
+  };
+
+  private _onShare: (on: boolean) => void;
+  private _title: HTMLElement;
+  private _status: HTMLElement;
+  private _count: HTMLElement;
+  private _share: HTMLInputElement;
+}
+
+/** The status line: `state` is the connection state, or `error` when the join was refused. */
+export function statusOf(
+  c: Pick<ICollabConnection, 'state' | 'transport' | 'rtt'>,
+  session: Pick<IRoomSession, 'joined' | 'joinError'> | null
+): { state: string; text: string } {
+  if (session?.joinError) {
+    return { state: 'error', text: `${session.joinError.code}: ${session.joinError.message}` };
+  }
+  if (c.state === 'connected') {
+    if (session && !session.joined) {
+      return { state: c.state, text: `joining · ${c.transport}` };
+    }
+    const rtt = c.rtt !== null ? ` · ${c.rtt} ms` : '';
+    return { state: c.state, text: `connected · ${c.transport}${rtt}` };
+  }
+  return { state: c.state, text: c.state === 'offline' ? 'offline' : `${c.state}…` };
+}

@@ -1,0 +1,65 @@
+/**
+ * Where each member is, as the members list shows it: pure functions, no DOM.
+ */
+import type { IPresenceEntry, IPresenceState } from '../protocol';
+import { formatLocation } from '../presence/state';
+
+/** The newest presence state of each user (a user may have several tabs). */
+export function latestByUser(
+  entries: Iterable<IPresenceEntry>
+): Map<string, { state: IPresenceState; ts: number }> {
+  const latest = new Map<string, { state: IPresenceState; ts: number }>();
+  for (const e of entries) {
+    const known = latest.get(e.user);
+    if (!known || known.ts < e.ts) {
+      latest.set(e.user, { state: e.state, ts: e.ts });
+    }
+  }
+  return latest;
+}
+
+/** One member's "where" line. */
+export interface ILocationLine {
+  /** "lecture.ipynb · cell 4 · line 12", "not sharing your cursor", or ''. */
+  readonly text: string;
+  /** 'idle' or 'away'; '' when active or unknown. */
+  readonly activity: '' | 'idle' | 'away';
+  /** Whether clicking it can go there (a notebook with that path is open here). */
+  readonly canJump: boolean;
+  /** The tooltip. */
+  readonly title: string;
+  /** Equal keys render the same (to skip DOM work). */
+  readonly key: string;
+}
+
+/**
+ * Describe a member's location.
+ *
+ * @param isYou the row is the viewer's own.
+ * @param sharing (own row) whether the viewer shares their cursor with this room.
+ * @param state the member's newest state (own row: the local state), or null.
+ * @param canJumpTo whether a state's notebook is open here.
+ */
+export function describeLocation(
+  isYou: boolean,
+  sharing: boolean,
+  state: IPresenceState | null,
+  canJumpTo: (state: IPresenceState) => boolean
+): ILocationLine {
+  let text: string;
+  if (isYou && !sharing) {
+    state = null;
+    text = 'not sharing your cursor';
+  } else {
+    text = state ? formatLocation(state) : '';
+  }
+  const activity = state?.activity && state.activity !== 'active' ? state.activity : '';
+  const canJump = !isYou && state !== null && canJumpTo(state);
+  let title = text;
+  if (canJump) {
+    title = `Go to ${text}`;
+  } else if (!isYou && state?.path) {
+    title = `${text} (open ${state.path} to go there)`;
+  }
+  return { text, activity, canJump, title, key: `${text}\u0000${activity}\u0000${canJump}` };
+}
