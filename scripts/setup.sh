@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything collab-widget needs on a fresh machine, idempotently:
 #   scripts/setup.sh          Python venv (.venv) with the package, its server extension and
-#                             the built JupyterLab extension
+#                             the built JupyterLab extension; node_modules with the TypeScript
+#                             tools (jlpm install)
 #   scripts/setup.sh --test   the same plus the test tools: Debian's Chromium for the browser tests
 # Needs python3 (>= 3.10) and Node.js (for building the labextension from source).
 set -euo pipefail
@@ -53,6 +54,13 @@ python -m pip install -q -e ".${extras}"
 # The editable install brings the server config (shared-data); link the labextension to the
 # build output so `jlpm build` is picked up by a browser reload.
 jupyter-builder develop --overwrite . >/dev/null
+
+# The build above runs `jlpm install` only when the labextension is older than src/; the
+# TypeScript tools (jest, eslint, prettier, stylelint) need every devDependency of
+# package.json in node_modules. A no-op (about a second) when they are there; with CI=true,
+# yarn refuses to change yarn.lock.
+log "installing the Node packages (jlpm install)"
+jlpm install
 
 # (Read the lists whole: `grep -q` would close the pipe early, which pipefail counts as failure.)
 server_list=$(jupyter server extension list 2>&1)
