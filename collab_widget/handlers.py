@@ -3,8 +3,12 @@
 The Socket.IO handler is python-engineio's tornado handler (which serves both the WebSocket
 upgrade and HTTP long-polling) combined with ``JupyterHandler``, so every request of a session,
 on either transport, goes through Jupyter's ``prepare``: identity from the IdentityProvider
-(cookie or token), Host checks, XSRF on POST for cookie-authenticated requests, and origin
-checks.
+(cookie or token), Host checks, XSRF on POST for cookie-authenticated requests, origin checks
+and the authorizer. All of that happens after the headers and before the body is read: the
+handler streams the body (``stream_request_body``) and takes at most ``max_transport_bytes``
+of it, so a refused request never costs the server its body. A request naming a session
+(``sid``, read as python-engineio reads it; two of them are refused) must come from the user
+who opened it, or, for a session opened with a token and no login cookie, carry that token.
 """
 
 from __future__ import annotations
@@ -13,29 +17,70 @@ import json
 from typing import Any
 
 import socketio
-from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import ensure_async
 from tornado import web
 
 from .service import CollabService
+from .transport import (
+    DuplicateSessionId,
+    allow_payload_packets,
+    credential_digest,
+    requested_session,
+    same_credential,
+)
 
 AUTH_RESOURCE = "collab"
 
 
 def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
-    """Build the handler class serving ``service``'s Socket.IO server."""
-    engineio_handler: Any = socketio.get_tornado_handler(service.sio)
+    """Build the handler class serving ``service``'s Socket.IO server.
 
+    :param service: the service whose Socket.IO server answers the requests; its
+        ``settings.max_transport_bytes`` bounds every request body, and its ``websockets``
+        map is kept up to date with the upgraded connections.
+    """
+    engineio_handler: Any = socketio.get_tornado_handler(service.sio)
+    max_body = service.settings.max_transport_bytes
+    allow_payload_packets(max_body)
+
+    @web.stream_request_body
     class SocketIOHandler(engineio_handler, JupyterHandler):  # type: ignore[misc, valid-type]
         """Engine.IO on both transports, authenticated per request like any Jupyter API."""
 
         auth_resource = AUTH_RESOURCE
 
+        #: A digest of the token this request was authenticated with, when it had no login
+        #: cookie (None otherwise). The handshake's handler stays in the session's environ,
+        #: so later requests of the session compare theirs with it (:meth:`_may_use`).
+        token_digest: bytes | None = None
+        #: The Engine.IO session id the request names, as python-engineio reads it.
+        _eio_sid: str | None = None
+        #: The session id this handler's WebSocket is registered under in the service.
+        _ws_sid: str | None = None
+
         def _is_upgrade(self) -> bool:
             return self.request.headers.get("Upgrade", "").lower() == "websocket"
 
         async def prepare(self) -> None:  # type: ignore[override]
+            # Runs once the headers are in, before any of the body is read.
+            self._body: list[bytes] = []
+            self._body_size = 0
+            self._refusal: web.HTTPError | None = None
+            try:
+                await self._admit()
+            except web.HTTPError as refusal:
+                if self._body_over_limit():
+                    raise  # answered now; tornado then closes the connection, body unread
+                # Any body is within max_transport_bytes: the answer waits until it is in and
+                # dropped (nothing of it is kept), so the client reads the refusal instead of
+                # a reset while it is still sending, and the connection stays usable.
+                self._refusal = refusal
+                self._set_max_body_size()
+
+        async def _admit(self) -> None:
+            """Jupyter's checks, the session binding and the body limit; raises the refusal."""
             # Jupyter's prepare: resolves the user, checks Host, XSRF on POST (cookie auth),
             # and refuses unauthenticated requests with 403 instead of a login redirect.
             await JupyterHandler.prepare(self, _redirect_to_login=False)
@@ -45,18 +90,94 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             # get it from tornado, through check_origin below.
             if not self._is_upgrade() and not JupyterHandler.check_origin(self):
                 raise web.HTTPError(403)
-            authorized = await ensure_async(
+            allowed = await ensure_async(
                 self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
             )
-            if not authorized:
+            if not allowed:
                 raise web.HTTPError(403)
-            # A session id is only good for the user who opened it.
-            eio_sid = self.get_query_argument("sid", None)
-            if eio_sid is not None:
-                owner = service.owner(eio_sid)
-                if owner is not None and owner != self.current_user.username:
-                    self.log.warning("collab: refused a request for another user's session")
-                    raise web.HTTPError(403)
+            await self._note_token()
+            # The session is the one python-engineio will use: the first sid of the query;
+            # a query with two cannot be read two ways.
+            try:
+                self._eio_sid = requested_session(self.request.query)
+            except DuplicateSessionId:
+                self.log.warning("collab: refused a request naming more than one session")
+                raise web.HTTPError(400, reason="More than one sid") from None
+            if self._eio_sid is not None and not self._may_use(self._eio_sid):
+                self.log.warning("collab: refused a request for another user's session")
+                raise web.HTTPError(403)
+            if self._body_over_limit():
+                raise web.HTTPError(413)
+            self._set_max_body_size()
+
+        async def _note_token(self) -> None:
+            """Set :attr:`token_digest` when the request was authenticated by its token alone
+            (no valid login cookie): such a client may have no cookie jar. A request with a
+            login cookie is a cookie session, bound to its user only."""
+            if not self.token_authenticated:
+                return
+            provider = self.identity_provider
+            token = provider.get_token(self)
+            if token and await ensure_async(provider.get_user_cookie(self)) is None:
+                self.token_digest = credential_digest(token)
+
+        def _may_use(self, eio_sid: str) -> bool:
+            """Whether this request may act on session ``eio_sid``: the user who opened it, or,
+            when the handshake was authenticated by a token alone (a client without a cookie
+            jar, each of whose requests is a new anonymous user on a shared-token server), a
+            request authenticated by that same token. Unknown sessions pass: python-engineio
+            refuses them itself.
+
+            :param eio_sid: the session the request names, as python-engineio reads it.
+            """
+            environ = service.sio.environ.get(eio_sid)
+            if environ is None:
+                return True
+            if service.owner(eio_sid) == self.current_user.username:
+                return True
+            handshake = environ.get("tornado.handler")
+            return same_credential(getattr(handshake, "token_digest", None), self.token_digest)
+
+        def _declared_length(self) -> int | None:
+            """The body length ``Content-Length`` declares (None: absent or unreadable, which
+            tornado refuses or bounds itself)."""
+            header = self.request.headers.get("Content-Length")
+            if header is None:
+                return None
+            # Identical repeated values ("5, 5") are one length; tornado refuses the rest.
+            values = {v.strip() for v in header.split(",")}
+            value = values.pop() if len(values) == 1 else ""
+            return int(value) if value.isdigit() else None
+
+        def _body_over_limit(self) -> bool:
+            """Whether ``Content-Length`` announces more than ``max_transport_bytes`` (a chunked
+            body is cut off by tornado past the limit instead)."""
+            declared = self._declared_length()
+            return declared is not None and declared > max_body
+
+        def _set_max_body_size(self) -> None:
+            # A chunked body (or any other) is cut off by tornado past the limit.
+            set_max_body_size = getattr(self.request.connection, "set_max_body_size", None)
+            if set_max_body_size is not None:
+                set_max_body_size(max_body)
+
+        def data_received(self, chunk: bytes) -> None:
+            if self._refusal is not None or self._finished:
+                return  # refused: nothing of the body is kept
+            if self._body_size + len(chunk) > max_body:
+                return  # tornado's max body size ends the connection before this
+            self._body.append(chunk)
+            self._body_size += len(chunk)
+
+        def _take_body(self) -> None:
+            """Answer a deferred refusal, or hand the streamed body to python-engineio, which
+            reads ``request.body`` and as many bytes of it as ``Content-Length`` says."""
+            if self._refusal is not None:
+                raise self._refusal
+            self.request.body = b"".join(self._body)
+            self._body = []
+            if "Content-Length" not in self.request.headers:  # chunked
+                self.request.headers["Content-Length"] = str(len(self.request.body))
 
         def check_origin(self, origin: str | None = None) -> bool:
             return JupyterHandler.check_origin(self)
@@ -66,14 +187,20 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             self.set_nodelay(True)
             # An upgrade names its Engine.IO session: remember whose socket this is, so the
             # service can see when the connection falls behind.
-            self._eio_sid = self.get_query_argument("sid", None)
             if self._eio_sid is not None:
-                service.websockets[self._eio_sid] = self
+                self._ws_sid = self._eio_sid
+                service.websockets[self._ws_sid] = self
             await super().open(*args, **kwargs)
 
+        def on_connection_close(self) -> None:
+            # A streamed body that never finishes must still end the request's wait for it
+            # (tornado's WebSocketHandler does not, as RequestHandler does).
+            web.RequestHandler.on_connection_close(self)
+            super().on_connection_close()
+
         def on_close(self) -> None:
-            if getattr(self, "_eio_sid", None) is not None:
-                service.websockets.pop(self._eio_sid, None)
+            if self._ws_sid is not None and service.websockets.get(self._ws_sid) is self:
+                del service.websockets[self._ws_sid]
             super().on_close()
 
         def get_compression_options(self) -> dict[str, Any] | None:
@@ -83,25 +210,30 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
 
         @ws_authenticated
         async def get(self, *args: Any, **kwargs: Any) -> None:
+            self._take_body()
             await super().get(*args, **kwargs)
 
         @ws_authenticated
         async def post(self, *args: Any, **kwargs: Any) -> None:
+            self._take_body()
             await super().post(*args, **kwargs)
 
         @ws_authenticated
         async def options(self, *args: Any, **kwargs: Any) -> None:
+            self._take_body()
             await super().options(*args, **kwargs)
 
     return SocketIOHandler
 
 
 class _ServiceAPIHandler(APIHandler):
-    """An authenticated JSON endpoint reading from the service."""
+    """An authenticated JSON endpoint reading from the service, authorized on resource
+    ``collab`` like the Socket.IO endpoint."""
 
     auth_resource = AUTH_RESOURCE
 
     def initialize(self, service: CollabService) -> None:
+        """:param service: the service the endpoint reports on."""
         self.service = service
 
     def _json(self, data: dict[str, Any]) -> None:
@@ -113,6 +245,7 @@ class RoomsHandler(_ServiceAPIHandler):
     """``GET collab/api/rooms``: the active rooms, member counts and last seq."""
 
     @web.authenticated
+    @authorized
     def get(self) -> None:
         self._json({"rooms": self.service.room_summaries()})
 
@@ -121,5 +254,6 @@ class StatsHandler(_ServiceAPIHandler):
     """``GET collab/api/stats``: connections, rooms, message counters."""
 
     @web.authenticated
+    @authorized
     def get(self) -> None:
         self._json(self.service.stats_summary())
