@@ -29,3 +29,6 @@ export const MAX_PRESENCE_CELL_ID = 64;
 
 /** Most selections in a presence state. */
 export const MAX_PRESENCE_SELECTIONS = 16;
+
+/** Longest avatar URL of a user; a longer one is not loaded. */
+export const MAX_AVATAR_URL = 2048;

@@ -1,6 +1,7 @@
 /**
  * Small helpers without JupyterLab dependencies.
  */
+import { MAX_AVATAR_URL } from './limits';
 
 /** The value of the last `name=` cookie (tornado reads the last duplicate, JupyterLab 4.6 too). */
 export function getCookie(name: string): string | undefined {
@@ -83,32 +84,34 @@ export function initialsOf(user: {
     .join('');
 }
 
-/** Only http(s) and data: image URLs are used as avatars. */
+/**
+ * An avatar URL the browser may load, or null: only an absolute http(s) URL with a host, at
+ * most MAX_AVATAR_URL characters (the server drops any other; this is the second lock).
+ * Relative URLs, `javascript:`, `data:` and every other scheme are refused.
+ */
 export function safeAvatarUrl(url: string | null | undefined): string | null {
-  if (!url) {
+  if (!url || typeof url !== 'string' || url.length > MAX_AVATAR_URL) {
     return null;
   }
+  let parsed: URL;
   try {
-    const parsed = new URL(url, window.location.href);
-    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
-      return parsed.href;
-    }
+    parsed = new URL(url); // no base: a relative URL throws
   } catch {
     return null;
   }
-  return null;
-}
-
-/** A colour accepted as a CSS colour value, or null. */
-export function safeColor(color: string | null | undefined): string | null {
-  if (!color) {
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.hostname) {
     return null;
   }
-  if (/^#[0-9a-fA-F]{3,8}$/.test(color) || /^(rgb|hsl)a?\([\d\s.,%]+\)$/.test(color)) {
-    return color;
+  if (parsed.username || parsed.password) {
+    return null;
   }
-  if (/^[a-zA-Z]{3,20}$/.test(color)) {
-    return color;
+  return parsed.href;
+}
+
+/** A member colour: `#rgb` or `#rrggbb` only (what the server hands out), else null. */
+export function safeColor(color: string | null | undefined): string | null {
+  if (!color || typeof color !== 'string') {
+    return null;
   }
-  return null;
+  return /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(color) ? color : null;
 }

@@ -27,6 +27,7 @@ TWINS: dict[str, object] = {
     "MAX_PRESENCE_PATH": limits.MAX_PATH,
     "MAX_PRESENCE_CELL_ID": limits.MAX_CELL_ID,
     "MAX_PRESENCE_SELECTIONS": limits.MAX_SELECTIONS,
+    "MAX_AVATAR_URL": limits.MAX_AVATAR_URL,
 }
 
 

@@ -353,10 +353,9 @@ describe('withAlpha', () => {
 describe('memberColor', () => {
   const fallback = memberColor(null);
 
-  it("uses the server's colour when it is safe", () => {
+  it("uses the server's colour when it is #rgb or #rrggbb", () => {
     expect(memberColor('#e6194b')).toBe('#e6194b');
-    expect(memberColor('rgb(1, 2, 3)')).toBe('rgb(1, 2, 3)');
-    expect(memberColor('teal')).toBe('teal');
+    expect(memberColor('#abc')).toBe('#abc');
   });
 
   it('falls back to a fixed hex colour otherwise', () => {
@@ -365,6 +364,8 @@ describe('memberColor', () => {
     expect(memberColor('')).toBe(fallback);
     expect(memberColor('red; background:url(x)')).toBe(fallback);
     expect(memberColor('url(x)')).toBe(fallback);
+    expect(memberColor('rgb(1, 2, 3)')).toBe(fallback);
+    expect(memberColor('teal')).toBe(fallback);
   });
 });
 

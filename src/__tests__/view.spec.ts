@@ -3,6 +3,7 @@
  */
 import type { IMessage, IPresenceEntry, IPresenceState } from '../protocol';
 import type { IPendingMessage } from '../tokens';
+import { avatar } from '../view/dom';
 import { statusOf } from '../view/headerPane';
 import { describeLocation, latestByUser } from '../view/locations';
 import { messageItem, pendingItem, pendingStateText, updatePendingItem } from '../view/messageItem';
@@ -155,5 +156,41 @@ describe('message items', () => {
     expect(li.querySelector('[data-testid=send-error]')).toBeNull();
     expect(pendingStateText('queued')).toBe('waiting for connection…');
     expect(pendingStateText('failed')).toBe('not sent');
+  });
+});
+
+describe('avatar', () => {
+  const user = {
+    username: 'ada',
+    name: 'Ada Lovelace',
+    display_name: 'Ada Lovelace',
+    initials: 'AL',
+    avatar_url: null,
+    color: '#e6194b'
+  };
+
+  it('loads an https avatar without sending the page as referrer', () => {
+    const badge = avatar({ ...user, avatar_url: 'https://example.org/ada.png' });
+    const img = badge.querySelector('img');
+    expect(img?.getAttribute('src')).toBe('https://example.org/ada.png');
+    expect(img?.getAttribute('referrerpolicy')).toBe('no-referrer');
+    expect(img?.getAttribute('alt')).toBe('');
+  });
+
+  it('shows initials instead of an unsafe or relative avatar URL', () => {
+    for (const url of ['javascript:alert(1)', 'data:image/png;base64,AAAA', '/api/me', 'x']) {
+      const badge = avatar({ ...user, avatar_url: url });
+      expect(badge.querySelector('img')).toBeNull();
+      expect(badge.textContent).toBe('AL');
+    }
+  });
+
+  it('uses only a #rgb/#rrggbb colour', () => {
+    expect(avatar(user).style.backgroundColor).toBe('rgb(230, 25, 75)');
+    for (const color of ['red;background-image:url(x)', 'teal', 'rgb(1, 2, 3)']) {
+      const badge = avatar({ ...user, color });
+      expect(badge.style.backgroundColor).toBe('');
+      expect(badge.getAttribute('style') ?? '').not.toContain('url(');
+    }
   });
 });

@@ -57,7 +57,8 @@ export function avatar(user: IUser, size: 'small' | 'normal' = 'normal'): HTMLEl
   }
   const url = safeAvatarUrl(user.avatar_url);
   if (url) {
-    badge.appendChild(h('img', { attrs: { alt: '', src: url } }));
+    // The avatar's host learns nothing about this page (no Referer).
+    badge.appendChild(h('img', { attrs: { alt: '', referrerpolicy: 'no-referrer', src: url } }));
   } else {
     badge.textContent = initialsOf(user);
   }
