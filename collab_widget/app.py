@@ -49,6 +49,14 @@ class CollabApp(ExtensionApp):
         help="fsync every message (survives power loss, slower). Without it a message survives "
         "a crash or restart of the server.",
     )
+    history_busy_timeout = Float(
+        0.5,
+        config=True,
+        help="Seconds a chat message may wait to be stored while another process (e.g. a "
+        "second server sharing history_path) holds the history's write lock; then the send "
+        "is answered 'unavailable', nothing is stored, and the client may resend. Reads "
+        "(joins, history pages) never wait for writes.",
+    )
     max_text_length = Int(MAX_TEXT_LENGTH, config=True, help="Longest chat message, in characters.")
     max_payload_bytes = Int(
         65536, config=True, help="Largest event payload (JSON bytes) answered normally."
@@ -56,7 +64,8 @@ class CollabApp(ExtensionApp):
     max_transport_bytes = Int(
         1_000_000,
         config=True,
-        help="Largest Engine.IO packet; a client sending more is disconnected.",
+        help="Largest Engine.IO packet or HTTP request body: a WebSocket client sending more "
+        "is disconnected, a larger polling body is refused before it is read.",
     )
     message_rate = Float(10.0, config=True, help="Chat messages per second per session.")
     message_burst = Int(20, config=True, help="Chat messages a session may send at once.")
@@ -65,6 +74,25 @@ class CollabApp(ExtensionApp):
     presence_rate = Float(30.0, config=True, help="Presence updates per second per session.")
     presence_burst = Int(60, config=True, help="Presence updates a session may send at once.")
     max_rooms_per_session = Int(20, config=True, help="Rooms one connection may be in at once.")
+    max_connections_per_user = Int(
+        20,
+        config=True,
+        help="Socket.IO connections one user may hold at once (browser tabs, scripts); "
+        "the next one is refused.",
+    )
+    max_output_bytes = Int(
+        4 * 1024 * 1024,
+        config=True,
+        help="Output waiting to be sent to one connection (WebSocket buffer and Engine.IO "
+        "queue), in bytes, past which the connection is closed: a client that does not read "
+        "cannot make the server hold unbounded memory. It reconnects and resumes.",
+    )
+    empty_room_grace = Float(
+        30.0,
+        config=True,
+        help="Seconds an empty room stays in memory (a re-run cell re-joins within that) "
+        "before it is freed; it is loaded from the history again on next use.",
+    )
     presence_hz = Float(
         20.0, config=True, help="Presence batches per second at most, per member of a room."
     )
@@ -83,7 +111,8 @@ class CollabApp(ExtensionApp):
         klass=BaseHistoryStore,
         config=True,
         help="The chat history store: a subclass of collab_widget.history.BaseHistoryStore, "
-        "built with history_path, history_limit and history_fsync. Default: SQLite.",
+        "built with history_path, history_limit, history_fsync and history_busy_timeout. "
+        "Default: SQLite.",
     )
 
     @default("history_path")
@@ -92,10 +121,18 @@ class CollabApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         # A subclass of BaseHistoryStore (traitlets checked it), called like its constructor.
-        build_store = cast("Callable[[str, int, bool], BaseHistoryStore]", self.store_class)
-        store = build_store(self.history_path, self.history_limit, self.history_fsync)
+        build_store = cast("Callable[[str, int, bool, float], BaseHistoryStore]", self.store_class)
+        store = build_store(
+            self.history_path, self.history_limit, self.history_fsync, self.history_busy_timeout
+        )
         store.open_now()
-        backend = LocalBackend(store, self.history_limit, self.max_rooms_per_session, self.log)
+        backend = LocalBackend(
+            store,
+            self.history_limit,
+            self.max_rooms_per_session,
+            self.log,
+            empty_room_grace=self.empty_room_grace,
+        )
         self.service = CollabService(
             ServiceSettings.from_config(self),
             backend,

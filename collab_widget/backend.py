@@ -36,10 +36,16 @@ class Joined:
 
     :param room: the room (loaded, with its members and ``last_seq``).
     :param membership: the change, or None when the session already was in the room.
+    :param history: one page of messages, oldest first: the newest ones (no ``since``) or the
+        oldest ones after ``since``.
+    :param has_more: there are older messages (no ``since``) or newer ones past this page
+        (with ``since``: page on with ``history {after}``).
     """
 
     room: Room
     membership: Membership | None
+    history: list[Message]
+    has_more: bool
 
 
 class RoomBackend(ABC):
@@ -63,16 +69,20 @@ class RoomBackend(ABC):
 
     # -- membership --------------------------------------------------------------------------
     @abstractmethod
-    async def join(self, session: Session, name: str) -> Joined:
-        """Put a session in a room; a second join of the same session changes nothing.
+    async def join(self, session: Session, name: str, since: int | None, page: int) -> Joined:
+        """Put a session in a room, with one page of its history.
 
-        The room is loaded (from the history) on first use, once even when joins race, and
-        the session receives the room's frames from when this returns.
+        A refused join changes nothing: the room is loaded (once even when joins race) and
+        the history read before the session becomes a member; it receives the room's frames
+        from before the history read, so no message falls between the two. A second join of
+        the same session only reads the history.
 
         :param session: the joining connection.
         :param name: the room name (already validated).
-        :raises ProtocolError: ``too_many_rooms``; ``unavailable`` when the room could not
-            be loaded.
+        :param since: the highest ``seq`` the client has (a re-join), or None.
+        :param page: at most this many messages.
+        :raises ProtocolError: ``too_many_rooms``; ``unavailable`` when the room or its
+            history could not be read; ``not_connected`` when the session went away meanwhile.
         """
 
     @abstractmethod
@@ -103,6 +113,10 @@ class RoomBackend(ABC):
     @abstractmethod
     def active(self) -> list[Room]:
         """The rooms with at least one member."""
+
+    @abstractmethod
+    def held(self) -> int:
+        """How many rooms this backend holds in memory (members or not), for ``stats``."""
 
     # -- messages ----------------------------------------------------------------------------
     @abstractmethod
@@ -136,11 +150,13 @@ class RoomBackend(ABC):
         """
 
     @abstractmethod
-    async def history_after(self, room: str, since: int) -> list[Message]:
-        """Every kept message of a room newer than ``since``, oldest first.
+    async def history_after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
+        """A page of a room's history, going forward in time (catching up after a re-join).
 
         :param room: the room name.
-        :param since: the highest ``seq`` the client has.
+        :param since: only messages with a greater ``seq``.
+        :param limit: at most this many, the oldest of them.
+        :returns: the messages, oldest first, and whether newer ones exist past them.
         :raises ProtocolError: ``unavailable``.
         """
 

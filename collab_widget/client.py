@@ -125,11 +125,28 @@ class CollabClient:
         return ack
 
     async def join(self, room: str, since: int | None = None) -> dict[str, Any]:
-        """Join ``room``; returns ``{room, you, members, history, has_more, last_seq, ...}``."""
+        """Join ``room``; returns ``{room, you, members, history, has_more, last_seq, ...}``.
+
+        ``history`` is one page: the newest messages (``has_more``: older ones exist), or
+        with ``since`` the oldest ones after it (``has_more``: page on with
+        :meth:`catch_up`, or ``history(room, after=...)``).
+        """
         data: dict[str, Any] = {"room": room}
         if since is not None:
             data["since"] = since
         return await self.request("join", data)
+
+    async def catch_up(self, room: str, since: int) -> list[dict[str, Any]]:
+        """Every message of ``room`` after ``since``, oldest first, page by page."""
+        messages: list[dict[str, Any]] = []
+        has_more = True
+        while has_more:
+            page, has_more = await self.history(room, after=since)
+            messages.extend(page)
+            if not page:
+                break
+            since = page[-1]["seq"]
+        return messages
 
     async def leave(self, room: str) -> None:
         await self.request("leave", {"room": room})
@@ -141,12 +158,19 @@ class CollabClient:
         return ack["message"]
 
     async def history(
-        self, room: str, before: int | None = None, limit: int | None = None
+        self,
+        room: str,
+        before: int | None = None,
+        limit: int | None = None,
+        after: int | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Older messages: ``(messages oldest first, has_more)``."""
+        """A page of messages, oldest first, and whether there are more: the newest ones
+        before ``before`` (older pages), or with ``after`` the oldest ones after it."""
         data: dict[str, Any] = {"room": room}
         if before is not None:
             data["before"] = before
+        if after is not None:
+            data["after"] = after
         if limit is not None:
             data["limit"] = limit
         ack = await self.request("history", data)

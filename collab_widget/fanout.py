@@ -107,6 +107,49 @@ class Fanout:
         except Exception:  # internals changed: send, as python-socketio would
             return True
 
+    def _stream(self, eio_sid: str, socket: Any) -> Any:
+        """The tornado IOStream of an upgraded (or WebSocket-only) connection, or None."""
+        handler = self.websockets.get(eio_sid)
+        if handler is None and socket.upgraded:
+            environ = self.sio.environ.get(eio_sid)
+            handler = environ.get("tornado.handler") if environ else None
+        return getattr(getattr(handler, "ws_connection", None), "stream", None)
+
+    def backlog(self, eio_sid: str) -> int:
+        """Bytes of output waiting for a connection: tornado's WebSocket write buffer plus
+        the packets in its Engine.IO queue (0 when it is gone or internals changed)."""
+        socket = self.sio.eio.sockets.get(eio_sid)
+        if socket is None:
+            return 0
+        try:
+            waiting = 0
+            stream = self._stream(eio_sid, socket)
+            if stream is not None:
+                waiting += len(stream._write_buffer)
+            for packet in list(socket.queue._queue):
+                data = getattr(packet, "data", None)
+                waiting += len(data) if isinstance(data, (str, bytes)) else 16
+            return waiting
+        except Exception:  # internals changed: never close on a guess
+            return 0
+
+    async def drop(self, eio_sid: str) -> None:
+        """Close a connection at once, abandoning the output it did not take.
+
+        Engine.IO's own close waits for the queue to drain, which a stalled client never
+        does; here the socket is aborted and forgotten, and its TCP connection closed, so the
+        memory is freed now. The client sees the connection end and reconnects.
+        """
+        socket = self.sio.eio.sockets.get(eio_sid)
+        if socket is None:
+            return
+        stream = self._stream(eio_sid, socket)
+        await socket.close(wait=False, abort=True)
+        self.sio.eio.sockets.pop(eio_sid, None)
+        if stream is not None and not stream.closed():
+            stream.close()
+        socket.queue.put_nowait(None)  # releases a pending long-poll, if any
+
     def release_poll(self, sid: str) -> bool:
         """Answer a polling client's pending GET now that its session is closed.
 

@@ -2,8 +2,13 @@
 
 ``CollabApp.store_class`` names the implementation (default: the SQLite one,
 :class:`collab_widget.store.SQLiteHistoryStore`); the app builds it with the ``history_path``,
-``history_limit`` and ``history_fsync`` settings and the room backend calls it. A message is
-the protocol's Message object: ``{room, seq, client_id, user, text, ts}``.
+``history_limit``, ``history_fsync`` and ``history_busy_timeout`` settings and the room
+backend calls it. A message is the protocol's Message object: ``{room, seq, client_id, user,
+text, ts}``.
+
+The store, not the server, numbers messages: :meth:`BaseHistoryStore.append` gives a message
+its ``seq`` and recognises a resent one in the same step, so several server processes can
+share one store without handing out a number twice.
 """
 
 from __future__ import annotations
@@ -15,23 +20,41 @@ from typing import Any
 Message = dict[str, Any]
 
 
+class StoreBusy(Exception):
+    """A write could not start in time because another writer (e.g. another server process
+    sharing the store) held the store; nothing was stored, and a retry may succeed.
+
+    The server answers ``unavailable`` and logs one line, without a traceback.
+    """
+
+
 class BaseHistoryStore(ABC):
     """Chat messages per room, the newest ``retention`` of each room kept.
 
     Implementations keep each room's highest ``seq`` ever stored, also after its messages were
     pruned, so that numbers are never handed out twice. Every method may raise; the server
-    then answers the client with the error code ``unavailable``.
+    then answers the client with the error code ``unavailable``. Reads should not wait for
+    writes (a reader blocked behind a slow or locked write would stall joins of every room).
 
     :param path: where the history lives (a file, a URL...; an implementation may ignore it).
     :param retention: how many newest messages are kept per room.
     :param fsync: whether an appended message must survive power loss, not only a crash or a
         restart of the server (an implementation may ignore it).
+    :param busy_timeout: seconds an :meth:`append` may wait for another writer before it
+        gives up with :class:`StoreBusy` (an implementation may ignore it).
     """
 
-    def __init__(self, path: str | Path, retention: int = 1000, fsync: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        retention: int = 1000,
+        fsync: bool = False,
+        busy_timeout: float = 0.5,
+    ) -> None:
         self.path = Path(path)
         self.retention = retention
         self.fsync = fsync
+        self.busy_timeout = busy_timeout
 
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
@@ -56,7 +79,7 @@ class BaseHistoryStore(ABC):
         :param window: how many newest messages' ids to return.
         :returns: the room's highest ``seq`` ever stored (0 for a new room) and its newest
             ``window`` messages as ``(username, client_id, seq)``, oldest first (so that a
-            resent message is recognised after a restart).
+            resent message is recognised without asking the store).
         """
 
     @abstractmethod
@@ -91,13 +114,23 @@ class BaseHistoryStore(ABC):
 
     # -- writes ------------------------------------------------------------------------------
     @abstractmethod
-    async def append(self, message: Message) -> None:
-        """Store a message durably, then prune its room to :attr:`retention` messages.
+    async def append(self, message: Message) -> tuple[Message, bool]:
+        """Number and store a message durably, then prune its room to :attr:`retention`
+        messages; or, when it was stored before, return that one.
 
-        The server acknowledges the message to its sender only after this returns.
+        In one atomic step (a write transaction, so that several processes may share the
+        store): when the room holds a message with the same ``(username, client_id)``, that
+        message is returned and nothing is written; otherwise the message gets the room's
+        next ``seq`` (one more than the highest ever stored in the room, pruned ones
+        included), is stored, and the room is pruned. The server acknowledges the message to
+        its sender only after this returns, and acknowledges nothing when it raises.
 
-        :param message: the protocol Message; ``message["room"]`` and ``message["seq"]`` say
-            where it goes (``seq`` is new and greater than any stored in that room), and
-            ``message["user"]["username"]`` with ``message["client_id"]`` identify it for
-            :meth:`load_room`.
+        :param message: the protocol Message without its ``seq`` (a ``seq`` given is
+            ignored): ``message["room"]`` says where it goes, ``message["user"]["username"]``
+            with ``message["client_id"]`` identify it (for deduplication and
+            :meth:`load_room`), ``text``, ``user`` and ``ts`` are stored as given.
+        :returns: the stored message with its ``seq``, and whether it had been stored before
+            (a duplicate: then it is the earlier message, which may differ in ``text``/``ts``).
+        :raises StoreBusy: another writer held the store longer than :attr:`busy_timeout`;
+            nothing was stored.
         """

@@ -29,12 +29,27 @@ MAX_CELL_ID = 64
 MAX_SELECTIONS = 16
 #: The largest ``limit`` of one ``history`` request.
 MAX_HISTORY_LIMIT = 200
+#: The largest integer a client may send (``since``, ``before``, ``after``, ``limit``): the
+#: largest a JavaScript number holds exactly, 2**53 - 1.
+MAX_SAFE_INTEGER = 2**53 - 1
 #: Messages per history page, and in a join without ``since`` (``CollabApp.history_page_size``).
 HISTORY_PAGE_SIZE = 50
 #: The values of a presence state's ``mode``.
 PRESENCE_MODES = frozenset({"edit", "command"})
 #: The values of a presence state's ``activity``.
 PRESENCE_ACTIVITY = frozenset({"active", "idle", "away"})
+#: The longest ``username`` of a User (a longer one is shortened and made unique with a hash).
+MAX_USERNAME = 128
+#: The longest ``name`` of a User (users may set it: ``PATCH /api/me``).
+MAX_USER_NAME = 128
+#: The longest ``display_name`` of a User (users may set it).
+MAX_DISPLAY_NAME = 64
+#: The longest ``initials`` of a User (users may set them).
+MAX_INITIALS = 3
+#: The longest ``avatar_url`` of a User; a longer one is dropped (users may set it).
+MAX_AVATAR_URL = 2048
+#: A User's own ``color`` is used only when it is ``#rgb`` or ``#rrggbb`` (use ``fullmatch``).
+COLOR_RE = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
 
 def valid_room_name(name: str) -> bool:

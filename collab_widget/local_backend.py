@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from .backend import Joined, RoomBackend, now_ms
 from .fanout import Frame
-from .history import BaseHistoryStore, Message
+from .history import BaseHistoryStore, Message, StoreBusy
 from .protocol import ProtocolError, SendRequest
 from .rooms import Membership, Room, RoomRegistry, Session
 
@@ -33,6 +33,7 @@ class LocalBackend(RoomBackend):
         room remembers, and the most a re-join with ``since`` returns.
     :param max_rooms_per_session: how many rooms one connection may be in at once.
     :param log: where store failures are logged.
+    :param empty_room_grace: seconds an empty room is kept in memory before it is freed.
     :param clock: the messages' timestamps (:func:`now_ms`).
     """
 
@@ -42,23 +43,44 @@ class LocalBackend(RoomBackend):
         history_limit: int,
         max_rooms_per_session: int,
         log: logging.Logger,
+        empty_room_grace: float = 30.0,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store
         self.history_limit = history_limit
         self.log = log
         self.clock = clock
-        self.registry = RoomRegistry(max_rooms_per_session, history_limit)
+        self.registry = RoomRegistry(max_rooms_per_session, history_limit, empty_room_grace)
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
         self._inflight: dict[tuple[str, str, str], asyncio.Future[Message | None]] = {}
 
     # -- membership --------------------------------------------------------------------------
-    async def join(self, session: Session, name: str) -> Joined:
-        room = await self._room(name)
-        membership = self.registry.join(session, room.name)
-        if membership is not None:
-            await self.sio.enter_room(session.sid, room_key(room.name))
-        return Joined(room, membership)
+    async def join(self, session: Session, name: str, since: int | None, page: int) -> Joined:
+        self.registry.check_capacity(session, name)
+        self.registry.hold(name)
+        try:
+            room = await self._room(name)
+            if name in session.rooms:
+                return Joined(room, None, *await self._page(name, since, page))
+            key = room_key(name)
+            # Receive the room's frames from before the read: a message stored meanwhile
+            # arrives as an event (the client keys messages by seq), none falls between.
+            await self.sio.enter_room(session.sid, key)
+            try:
+                history, has_more = await self._page(name, since, page)
+                if not session.connected:
+                    raise ProtocolError("not_connected", "this session is not connected")
+            except BaseException:
+                await self.sio.leave_room(session.sid, key)
+                raise
+            return Joined(room, self.registry.join(session, name), history, has_more)
+        finally:
+            self.registry.release(name)
+
+    async def _page(self, name: str, since: int | None, page: int) -> tuple[list[Message], bool]:
+        if since is None:
+            return await self.history_before(name, None, page)
+        return await self.history_after(name, since, page)
 
     async def _room(self, name: str) -> Room:
         """The room, loaded from the store on first use (one load even when joins race)."""
@@ -90,6 +112,7 @@ class LocalBackend(RoomBackend):
     async def leave(self, session: Session, name: str) -> Membership:
         membership = self.registry.leave(session, name)
         await self.sio.leave_room(session.sid, room_key(name))
+        self.registry.sweep()
         return membership
 
     async def leave_all(self, session: Session) -> list[Membership]:
@@ -102,29 +125,39 @@ class LocalBackend(RoomBackend):
     def active(self) -> list[Room]:
         return self.registry.active()
 
+    def held(self) -> int:
+        self.registry.sweep()
+        return len(self.registry.rooms)
+
     # -- messages ----------------------------------------------------------------------------
     async def post(
         self, session: Session, room: Room, request: SendRequest
     ) -> tuple[Message, bool]:
         username = session.user.username
         key = (room.name, username, request.client_id)
-        duplicate = await self._stored_duplicate(room, key)
-        if duplicate is not None:
-            return duplicate, True
+        earlier = await self._stored_duplicate(room, key)
+        if earlier is not None:
+            return earlier, True
         future: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             member = room.members[username]
-            message: Message = {
+            draft: Message = {
                 "room": room.name,
-                "seq": room.next_seq(),
                 "client_id": request.client_id,
                 "user": member.user.public(member.color),
                 "text": request.text,
                 "ts": self.clock(),
             }
+            # The store numbers it inside its write transaction (other processes may share
+            # the store) and recognises a resend it holds that this room has not seen.
             try:
-                await self.store.append(message)
+                message, duplicate = await self.store.append(draft)
+            except StoreBusy as error:
+                self.log.warning("collab: a message in %r was not stored: %s", room.name, error)
+                raise ProtocolError(
+                    "unavailable", "the history store is busy; the message was not stored; retry"
+                ) from error
             except Exception as error:
                 self.log.exception("collab: storing a message in %r failed", room.name)
                 raise ProtocolError(
@@ -136,7 +169,7 @@ class LocalBackend(RoomBackend):
             if not future.done():
                 future.set_result(None)
             self._inflight.pop(key, None)
-        return message, False
+        return message, duplicate
 
     async def _stored_duplicate(self, room: Room, key: tuple[str, str, str]) -> Message | None:
         """The already stored (or being stored) message with the same client_id, if any."""
@@ -148,22 +181,41 @@ class LocalBackend(RoomBackend):
             return message
         seq = room.stored_seq(key[1], key[2])
         if seq is None:
-            return None
-        return await self.store.get(room.name, seq)  # None: pruned by retention, treat as new
+            return None  # the store still recognises one it holds (another process's)
+        try:
+            # None: pruned by retention, treat as new.
+            return await self.store.get(room.name, seq)
+        except Exception as error:
+            raise self._unreadable(room.name) from error
 
     async def history_before(
         self, room: str, before: int | None, limit: int
     ) -> tuple[list[Message], bool]:
         try:
-            return await self.store.before(room, before, limit)
+            messages, has_more = await self.store.before(room, before, limit)
         except Exception as error:
             raise self._unreadable(room) from error
+        self._seen(room, messages)
+        return messages, has_more
 
-    async def history_after(self, room: str, since: int) -> list[Message]:
+    async def history_after(self, room: str, since: int, limit: int) -> tuple[list[Message], bool]:
         try:
-            return await self.store.after(room, since, self.history_limit)
+            messages = await self.store.after(room, since, limit + 1)
         except Exception as error:
             raise self._unreadable(room) from error
+        self._seen(room, messages)
+        return messages[:limit], len(messages) > limit
+
+    def _seen(self, name: str, messages: list[Message]) -> None:
+        """Keep a loaded room's cached ``last_seq`` up with what the store returned (another
+        process sharing the store may have numbered messages since the room was loaded).
+
+        :param name: the room name.
+        :param messages: messages just read from the store, oldest first.
+        """
+        room = self.registry.get(name)
+        if room is not None and messages:
+            room.last_seq = max(room.last_seq, messages[-1]["seq"])
 
     def _unreadable(self, room: str) -> ProtocolError:
         self.log.exception("collab: reading history of %r failed", room)

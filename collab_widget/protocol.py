@@ -17,6 +17,7 @@ from .limits import (
     MAX_CLIENT_ID,
     MAX_HISTORY_LIMIT,
     MAX_PATH,
+    MAX_SAFE_INTEGER,
     MAX_SELECTIONS,
     MAX_TEXT_LENGTH,
     PRESENCE_ACTIVITY,
@@ -65,6 +66,7 @@ class SendRequest:
 class HistoryRequest:
     room: str
     before: int | None
+    after: int | None
     limit: int
 
 
@@ -92,18 +94,28 @@ def _string(value: object, field: str) -> str:
     return value
 
 
-def _int(value: object, field: str, minimum: int = 0, maximum: int | None = None) -> int:
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is valid Unicode text (JSON can carry lone surrogates, which no
+    store or browser can hold)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _int(value: object, field: str, minimum: int = 0, maximum: int = MAX_SAFE_INTEGER) -> int:
     # bool is an int in Python but not in JSON: refuse it.
     if not isinstance(value, int) or isinstance(value, bool):
         raise ProtocolError("invalid_type", f"'{field}' must be an integer")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ProtocolError("invalid_value", f"'{field}' must be {bound}")
+    # Beyond 2**53 - 1 a JavaScript client cannot hold the number (and SQLite overflows).
+    if not minimum <= value <= maximum:
+        raise ProtocolError("invalid_value", f"'{field}' must be between {minimum} and {maximum}")
     return value
 
 
 def _optional_int(
-    payload: dict[str, Any], field: str, minimum: int = 0, maximum: int | None = None
+    payload: dict[str, Any], field: str, minimum: int = 0, maximum: int = MAX_SAFE_INTEGER
 ) -> int | None:
     value = payload.get(field)
     return None if value is None else _int(value, field, minimum, maximum)
@@ -133,23 +145,30 @@ def parse_send(payload: object, limits: Limits) -> SendRequest:
     data = _object(payload)
     room = room_name(data)
     text = _string(_required(data, "text"), "text")
-    if not text.strip() or len(text) > limits.max_text_length:
+    if not text.strip() or len(text) > limits.max_text_length or not _is_text(text):
         raise ProtocolError(
-            "invalid_text", f"text must be 1-{limits.max_text_length} characters, not blank"
+            "invalid_text",
+            f"text must be 1-{limits.max_text_length} characters of Unicode text, not blank",
         )
     client_id = _string(_required(data, "client_id"), "client_id")
-    if not 1 <= len(client_id) <= MAX_CLIENT_ID:
+    if not 1 <= len(client_id) <= MAX_CLIENT_ID or not _is_text(client_id):
         raise ProtocolError("invalid_client_id", f"client_id must be 1-{MAX_CLIENT_ID} characters")
     return SendRequest(room=room, text=text, client_id=client_id)
 
 
 def parse_history(payload: object, limits: Limits) -> HistoryRequest:
-    """Validate a ``history`` payload: ``{room, before?, limit?}``."""
+    """Validate a ``history`` payload: ``{room, before?, after?, limit?}`` (not both
+    ``before`` and ``after``)."""
     data = _object(payload)
     room = room_name(data)
     before = _optional_int(data, "before", minimum=1)
+    after = _optional_int(data, "after")
+    if before is not None and after is not None:
+        raise ProtocolError("invalid_value", "give 'before' or 'after', not both")
     limit = _optional_int(data, "limit", minimum=1, maximum=MAX_HISTORY_LIMIT)
-    return HistoryRequest(room=room, before=before, limit=limit or limits.history_page_size)
+    return HistoryRequest(
+        room=room, before=before, after=after, limit=limit or limits.history_page_size
+    )
 
 
 def parse_presence(payload: object) -> PresenceRequest:
@@ -178,7 +197,7 @@ def _presence_int(value: object, field: str) -> int:
 
 
 def _presence_str(value: object, field: str, maximum: int) -> str:
-    if not isinstance(value, str) or len(value) > maximum:
+    if not isinstance(value, str) or len(value) > maximum or not _is_text(value):
         raise ProtocolError("invalid_presence", f"'{field}' must be a string of <= {maximum}")
     return value
 

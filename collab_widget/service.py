@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -30,6 +31,7 @@ from .presence_frames import presence_bodies
 from .protocol import Limits, ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import Membership, Session
+from .sioserver import GuardedServer
 
 Ack = dict[str, Any]
 EventHandler = Callable[[Session, Any], Awaitable[Ack]]
@@ -53,6 +55,8 @@ class ServiceSettings:
     event_burst: int
     presence_rate: float
     presence_burst: int
+    max_connections_per_user: int
+    max_output_bytes: int
     presence_hz: float
     presence_ttl: float
     ping_interval: float
@@ -103,7 +107,9 @@ class CollabService:
         self.identify = identify
         self.log = log
         self.on_activity = on_activity
-        self.sio = socketio.AsyncServer(
+        self.sio = GuardedServer(
+            on_bad_packet=self._on_bad_packet,
+            on_reserved_event=self._on_reserved_event,
             # Say the driver: auto-detection picks aiohttp when it is installed.
             async_mode="tornado",
             # Origins are checked by Jupyter's handler, with Jupyter's rules.
@@ -118,6 +124,7 @@ class CollabService:
         )
         self.presence = PresenceHub()
         self.sessions: dict[str, Session] = {}
+        self.per_user: Counter[str] = Counter()  # username -> connections
         self.by_public_id: dict[str, Session] = {}
         self.stats = Stats()
         self.started = time.monotonic()
@@ -159,6 +166,8 @@ class CollabService:
         }
         for name, handler in events.items():
             self.sio.on(name, self._guard(handler, name))
+        # Any other name: answered, and counted against the rate limit like every event.
+        self._guarded_unknown = self._guard(self._unknown, "unknown event")
         self.sio.on("*", self._on_unknown)
 
     def _guard(self, handler: EventHandler, name: str) -> Callable[..., Awaitable[Ack]]:
@@ -167,6 +176,8 @@ class CollabService:
             if session is None:
                 return ProtocolError("not_connected", "this session is not connected").ack()
             self.stats.events_in += 1
+            if await self._check_output(session):
+                return ProtocolError("not_connected", "this session is not connected").ack()
             try:
                 wait = session.event_bucket.take(time.monotonic())
                 if wait:
@@ -192,8 +203,45 @@ class CollabService:
         return guarded
 
     async def _on_unknown(self, event: str, sid: str, *_args: Any) -> Ack:
+        return await self._guarded_unknown(sid, event)
+
+    async def _on_reserved_event(self, eio_sid: str, namespace: str, name: str) -> Ack:
+        """An event named ``connect``, ``disconnect``, ``*`` (or not named): unknown."""
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None:
+            return ProtocolError("not_connected", "this session is not connected").ack()
+        return await self._guarded_unknown(sid, name)
+
+    async def _on_bad_packet(self, eio_sid: str, data: Any, error: Exception) -> Ack | None:
+        """A packet python-socketio could not decode: counted like an event, logged in one
+        line (the first per connection), answered ``invalid_payload`` when it asked; a
+        connection that keeps sending them past its rate limit is closed."""
         self.stats.errors += 1
-        return ProtocolError("unknown_event", f"unknown event '{event[:64]}'").ack()
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, "/")
+        session = self.sessions.get(sid) if sid is not None else None
+        if session is None:
+            return None
+        session.bad_packets += 1
+        level = logging.WARNING if session.bad_packets == 1 else logging.DEBUG
+        self.log.log(
+            level,
+            "collab: malformed packet from %s (session %s): %s",
+            session.user.username,
+            session.public_id,
+            str(error)[:200] or type(error).__name__,
+        )
+        if session.event_bucket.take(time.monotonic()):
+            self.log.warning(
+                "collab: closing session %s of %s: malformed packets past its rate limit",
+                session.public_id,
+                session.user.username,
+            )
+            await self.fanout.drop(eio_sid)
+            return None
+        return ProtocolError("invalid_payload", "the packet could not be decoded").ack()
+
+    async def _unknown(self, session: Session, event: str) -> Ack:
+        raise ProtocolError("unknown_event", f"unknown event '{event[:64]}'")
 
     # -- connections -------------------------------------------------------------------------
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
@@ -201,6 +249,14 @@ class CollabService:
         if info is None:
             # The HTTP handler refuses these first; this is the second lock.
             raise socketio.exceptions.ConnectionRefusedError("not authenticated")
+        limit = self.settings.max_connections_per_user
+        if self.per_user[info.username] >= limit:
+            self.log.warning(
+                "collab: refused a connection of %s: already %d open", info.username, limit
+            )
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"too many connections: a user may hold at most {limit} at once"
+            )
         now = time.monotonic()
         s = self.settings
         session = Session(
@@ -214,6 +270,7 @@ class CollabService:
             connected_at=now,
         )
         self.sessions[sid] = session
+        self.per_user[info.username] += 1
         self.by_public_id[session.public_id] = session
         self.log.info(
             "collab: connect user=%s (%s) transport=%s session=%s",
@@ -228,6 +285,10 @@ class CollabService:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
+        session.connected = False
+        self.per_user[session.user.username] -= 1
+        if self.per_user[session.user.username] <= 0:
+            del self.per_user[session.user.username]
         self.by_public_id.pop(session.public_id, None)
         transport = self._transport(sid, session.transport)
         if not self.fanout.release_poll(sid):
@@ -260,7 +321,8 @@ class CollabService:
     # -- rooms -------------------------------------------------------------------------------
     async def _join(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_join(data)
-        joined = await self.backend.join(session, request.room)
+        page = self.settings.limits.history_page_size
+        joined = await self.backend.join(session, request.room, request.since, page)
         room, membership = joined.room, joined.membership
         presence = self.presence.room(room.name)
         if membership is not None:
@@ -269,12 +331,7 @@ class CollabService:
             **session.user.public(room.members[session.user.username].color),
             "session": session.public_id,
         }
-        # Entered before reading: a message stored meanwhile arrives as an event (keyed by seq).
-        if request.since is None:
-            page_size = self.settings.limits.history_page_size
-            history, has_more = await self.backend.history_before(room.name, None, page_size)
-        else:
-            history, has_more = await self.backend.history_after(room.name, request.since), False
+        history, has_more = joined.history, joined.has_more
         ack: Ack = {
             "ok": True,
             "room": room.name,
@@ -351,9 +408,14 @@ class CollabService:
     async def _history(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_history(data, self.settings.limits)
         self.backend.joined(session, request.room)
-        messages, has_more = await self.backend.history_before(
-            request.room, request.before, request.limit
-        )
+        if request.after is not None:
+            messages, has_more = await self.backend.history_after(
+                request.room, request.after, request.limit
+            )
+        else:
+            messages, has_more = await self.backend.history_before(
+                request.room, request.before, request.limit
+            )
         return {"ok": True, "messages": messages, "has_more": has_more}
 
     # -- presence ----------------------------------------------------------------------------
@@ -376,13 +438,38 @@ class CollabService:
 
     async def _presence_loop(self) -> None:
         interval = 1.0 / self.settings.presence_hz
+        next_check = 0.0
         while True:
             started = time.monotonic()
             try:
                 await self.presence_tick(started)
+                if started >= next_check:  # once a second: connections that fell behind
+                    next_check = started + 1.0
+                    for session in list(self.sessions.values()):
+                        await self._check_output(session)
             except Exception:
                 self.log.exception("collab: presence tick failed")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    async def _check_output(self, session: Session) -> bool:
+        """Close a connection holding more unsent output than ``max_output_bytes`` (a client
+        that does not read); True when it was closed. It reconnects and resumes with
+        ``since``: nothing is lost, and the server's memory stays bounded."""
+        eio_sid = self.sio.manager.eio_sid_from_sid(session.sid, "/")
+        if eio_sid is None:
+            return False
+        waiting = self.fanout.backlog(eio_sid)
+        if waiting <= self.settings.max_output_bytes:
+            return False
+        self.log.warning(
+            "collab: closing session %s of %s: %d bytes wait to be sent (max_output_bytes=%d)",
+            session.public_id,
+            session.user.username,
+            waiting,
+            self.settings.max_output_bytes,
+        )
+        await self.fanout.drop(eio_sid)
+        return True
 
     async def presence_tick(self, now: float) -> None:
         """Send every due presence batch (one per recipient and room)."""
@@ -420,6 +507,7 @@ class CollabService:
         return {
             "connections": len(self.sessions),
             "rooms": len(self.backend.active()),
+            "rooms_held": self.backend.held(),
             "messages_in": self.stats.messages_in,
             "messages_out": self.stats.messages_out,
             "presence_batches": self.stats.presence_batches,

@@ -1,10 +1,20 @@
 """The default history store: durable chat history in SQLite (standard library), off the
 event loop.
 
-All database work runs on one dedicated thread, so the event loop only waits for a future,
-and statements run in the order they were submitted. Each appended message is committed
-before :meth:`SQLiteHistoryStore.append` returns, in WAL mode, so an acknowledged message
-survives a restart of the server.
+Two connections, each on its own thread, so the event loop only waits for futures:
+
+- the **writer** runs :meth:`SQLiteHistoryStore.append`, one message at a time. Each append is
+  one ``BEGIN IMMEDIATE`` transaction that recognises a resent message, takes the room's next
+  ``seq`` from the ``rooms`` table, inserts, prunes and commits, so several processes (two
+  servers of one user, or the processes of a multi-process service) can share one file. It
+  waits at most ``busy_timeout`` for another process's write lock, then gives up
+  (:class:`~collab_widget.history.StoreBusy`) instead of stalling the room.
+- the **reader** serves every read (room loads, history pages, duplicates). In WAL mode a
+  reader never waits for a writer, so joins and history pages are answered while a write is
+  blocked.
+
+Each appended message is committed before ``append`` returns, so an acknowledged message
+survives a restart of the server. WAL checkpoints run on a third thread.
 """
 
 from __future__ import annotations
@@ -13,12 +23,13 @@ import asyncio
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .history import BaseHistoryStore, Message
+from .history import BaseHistoryStore, Message, StoreBusy
 
 T = TypeVar("T")
 
@@ -42,6 +53,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages (room, username
 
 _COLUMNS = "room, seq, client_id, user, text, ts"
 CHECKPOINT_EVERY = 500
+# Seconds the start-up (WAL switch, schema) may wait for another process: not on any
+# client's path, and a second server starting next to a busy one should not fail.
+OPEN_TIMEOUT = 10.0
 
 
 def _message(row: tuple[Any, ...]) -> Message:
@@ -56,6 +70,15 @@ def _message(row: tuple[Any, ...]) -> Message:
     }
 
 
+def _is_busy(error: sqlite3.Error) -> bool:
+    """Whether ``error`` is SQLite's "another connection holds the lock" (SQLITE_BUSY or
+    SQLITE_LOCKED, extended codes included)."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python >= 3.11
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(error) or "busy" in str(error)
+
+
 class SQLiteHistoryStore(BaseHistoryStore):
     """Chat messages per room in one SQLite file, newest ``retention`` kept.
 
@@ -63,12 +86,25 @@ class SQLiteHistoryStore(BaseHistoryStore):
     :param retention: how many newest messages are kept per room.
     :param fsync: also survive power loss (``synchronous=FULL``), at the cost of one fsync per
         message; the default (``NORMAL``) survives a crash or restart of the server.
+    :param busy_timeout: seconds an append may wait (queued behind other appends of this
+        process, or for another process's write lock) before it fails with
+        :class:`~collab_widget.history.StoreBusy`; also how long a read may wait in the rare
+        cases WAL readers wait (another process recovering the WAL).
     """
 
-    def __init__(self, path: str | Path, retention: int = 1000, fsync: bool = False) -> None:
-        super().__init__(path, retention, fsync)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-history")
+    def __init__(
+        self,
+        path: str | Path,
+        retention: int = 1000,
+        fsync: bool = False,
+        busy_timeout: float = 0.5,
+    ) -> None:
+        super().__init__(path, retention, fsync, busy_timeout)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-history")
         self._db: sqlite3.Connection | None = None
+        self._busy_ms = -1  # the writer connection's current busy timeout
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-history-read")
+        self._reader_db: sqlite3.Connection | None = None
         # WAL checkpoints (which fsync) run on their own thread and connection, so a message's
         # commit never waits for one.
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-wal")
@@ -76,12 +112,15 @@ class SQLiteHistoryStore(BaseHistoryStore):
         self._checkpoint: asyncio.Future[tuple[int, int, int]] | None = None
         self._appended = 0
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, *args)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
-        await self._run(self._open)
+        await self._write(self._open)
 
     def open_now(self) -> None:
         """Open synchronously (at server start-up, before the event loop serves anyone)."""
@@ -89,12 +128,19 @@ class SQLiteHistoryStore(BaseHistoryStore):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=OPEN_TIMEOUT
+        )
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
         db.execute("PRAGMA wal_autocheckpoint=0")  # see _maybe_checkpoint
         db.executescript(SCHEMA)
         self._db = db
+        reader = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout
+        )
+        reader.execute("PRAGMA query_only=ON")
+        self._reader_db = reader
 
     async def close(self) -> None:
         """Finish pending writes, then close the database."""
@@ -102,43 +148,63 @@ class SQLiteHistoryStore(BaseHistoryStore):
             await self._checkpoint
         self._checkpointer.submit(self._close_checkpoint_db).result()
         self._checkpointer.shutdown(wait=True)
-        await self._run(self._close)
-        self._executor.shutdown(wait=True)
+        await self._read(self._close_reader)
+        self._reader.shutdown(wait=True)
+        await self._write(self._close)
+        self._writer.shutdown(wait=True)
 
     def _close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
 
+    def _close_reader(self) -> None:
+        if self._reader_db is not None:
+            self._reader_db.close()
+            self._reader_db = None
+
     @property
     def db(self) -> sqlite3.Connection:
+        """The writer connection (use it on the writer thread only)."""
         if self._db is None:
             raise RuntimeError("the history store is not open")
         return self._db
 
-    # -- reads -------------------------------------------------------------------------------
+    @property
+    def reader(self) -> sqlite3.Connection:
+        """The reader connection (use it on the reader thread only)."""
+        if self._reader_db is None:
+            raise RuntimeError("the history store is not open")
+        return self._reader_db
+
+    # -- reads (reader thread) ---------------------------------------------------------------
     async def load_room(self, room: str, window: int) -> tuple[int, list[tuple[str, str, int]]]:
         """The room's last ``seq`` and its newest ``window`` ``(username, client_id, seq)``."""
-        return await self._run(self._load_room, room, window)
+        return await self._read(self._load_room, room, window)
 
     def _load_room(self, room: str, window: int) -> tuple[int, list[tuple[str, str, int]]]:
-        row = self.db.execute("SELECT last_seq FROM rooms WHERE room = ?", (room,)).fetchone()
-        recent = self.db.execute(
-            "SELECT username, client_id, seq FROM messages WHERE room = ? ORDER BY seq DESC "
-            "LIMIT ?",
-            (room, window),
-        ).fetchall()
+        db = self.reader
+        db.execute("BEGIN")  # one snapshot for both statements
+        try:
+            row = db.execute("SELECT last_seq FROM rooms WHERE room = ?", (room,)).fetchone()
+            recent = db.execute(
+                "SELECT username, client_id, seq FROM messages WHERE room = ? ORDER BY seq DESC "
+                "LIMIT ?",
+                (room, window),
+            ).fetchall()
+        finally:
+            db.execute("COMMIT")
         return (row[0] if row else 0), list(reversed(recent))
 
     async def get(self, room: str, seq: int) -> Message | None:
-        rows = await self._run(
+        rows = await self._read(
             self._select, f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq = ?", (room, seq)
         )
         return _message(rows[0]) if rows else None
 
     async def after(self, room: str, since: int, limit: int) -> list[Message]:
         """Messages with ``seq > since``, oldest first, at most ``limit``."""
-        rows = await self._run(
+        rows = await self._read(
             self._select,
             f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
             (room, since, limit),
@@ -148,7 +214,7 @@ class SQLiteHistoryStore(BaseHistoryStore):
     async def before(self, room: str, before: int | None, limit: int) -> tuple[list[Message], bool]:
         """The newest ``limit`` messages with ``seq < before``, oldest first, and whether
         older ones exist."""
-        rows = await self._run(
+        rows = await self._read(
             self._select,
             f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
             (room, before if before is not None else 2**62, limit + 1),
@@ -157,14 +223,25 @@ class SQLiteHistoryStore(BaseHistoryStore):
         return [_message(r) for r in reversed(rows[:limit])], has_more
 
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        return self.db.execute(sql, args).fetchall()
+        return self.reader.execute(sql, args).fetchall()
 
-    # -- writes ------------------------------------------------------------------------------
-    async def append(self, message: Message) -> None:
-        """Store ``message`` (a protocol Message) durably and prune the room to retention."""
-        await self._run(self._append, message)
-        self._appended += 1
-        self._maybe_checkpoint()
+    # -- writes (writer thread) --------------------------------------------------------------
+    async def append(self, message: Message) -> tuple[Message, bool]:
+        """Number and store ``message`` (a protocol Message without ``seq``) durably and prune
+        its room, or return the stored message with the same ``(username, client_id)``.
+
+        :param message: ``room``, ``client_id``, ``user`` (with ``username``), ``text``,
+            ``ts``.
+        :returns: the stored message with its ``seq``, and whether it was a duplicate.
+        :raises StoreBusy: the write lock was not free within :attr:`busy_timeout` of this
+            call (time spent queued behind this process's other appends included).
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        stored, duplicate = await self._write(self._append, message, deadline)
+        if not duplicate:
+            self._appended += 1
+            self._maybe_checkpoint()
+        return stored, duplicate
 
     def _maybe_checkpoint(self) -> None:
         """Every CHECKPOINT_EVERY messages, fold the WAL back into the database (PASSIVE: it
@@ -193,29 +270,60 @@ class SQLiteHistoryStore(BaseHistoryStore):
             self._checkpoint_db.close()
             self._checkpoint_db = None
 
-    def _append(self, m: Message) -> None:
+    def _wait_at_most(self, deadline: float) -> None:
+        """Let the next lock request wait (SQLite's busy handler) until ``deadline`` at most;
+        past it, one try without waiting."""
+        ms = max(0, int((deadline - time.monotonic()) * 1000))
+        if ms != self._busy_ms:
+            self.db.execute(f"PRAGMA busy_timeout = {ms}")
+            self._busy_ms = ms
+
+    def _append(self, m: Message, deadline: float) -> tuple[Message, bool]:
         db = self.db
-        user = m["user"]
-        with db:  # one transaction: message, room counter, pruning
-            db.execute("BEGIN")
+        room, client_id, user = m["room"], m["client_id"], m["user"]
+        username = user["username"]
+        self._wait_at_most(deadline)
+        try:
+            # The write lock first: everything below sees the latest commit of every process.
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if _is_busy(error):
+                raise StoreBusy(f"the history is locked by another writer ({error})") from error
+            raise
+        try:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM messages "
+                "WHERE room = ? AND username = ? AND client_id = ?",
+                (room, username, client_id),
+            ).fetchone()
+            if row is not None:
+                db.execute("ROLLBACK")
+                return _message(row), True
+            last = db.execute("SELECT last_seq FROM rooms WHERE room = ?", (room,)).fetchone()
+            seq = (last[0] if last else 0) + 1
             db.execute(
                 f"INSERT INTO messages ({_COLUMNS}, username) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    m["room"],
-                    m["seq"],
-                    m["client_id"],
-                    json.dumps(user),
-                    m["text"],
-                    m["ts"],
-                    user["username"],
-                ),
+                (room, seq, client_id, json.dumps(user), m["text"], m["ts"], username),
             )
             db.execute(
                 "INSERT INTO rooms (room, last_seq) VALUES (?, ?) "
-                "ON CONFLICT (room) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
-                (m["room"], m["seq"]),
+                "ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq",
+                (room, seq),
             )
             db.execute(
-                "DELETE FROM messages WHERE room = ? AND seq <= ?",
-                (m["room"], m["seq"] - self.retention),
+                "DELETE FROM messages WHERE room = ? AND seq <= ?", (room, seq - self.retention)
             )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        stored: Message = {
+            "room": room,
+            "seq": seq,
+            "client_id": client_id,
+            "user": user,
+            "text": m["text"],
+            "ts": m["ts"],
+        }
+        return stored, False

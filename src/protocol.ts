@@ -158,7 +158,7 @@ export interface IClientToServerEvents {
     ack: (res: Ack<ISendOk>) => void
   ) => void;
   history: (
-    payload: { room: string; before?: number; limit?: number },
+    payload: { room: string; before?: number; after?: number; limit?: number },
     ack: (res: Ack<IHistoryOk>) => void
   ) => void;
   rooms: (payload: Record<string, never>, ack: (res: Ack<IRoomsOk>) => void) => void;

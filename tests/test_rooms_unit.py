@@ -46,9 +46,12 @@ def test_seq_continues_from_the_store_and_client_ids_are_remembered():
     room = rooms.create("r", last_seq=41, recent=[("ada", "x", 40), ("ada", "y", 41)])
     assert room.stored_seq("ada", "x") == 40
     assert room.stored_seq("bob", "x") is None  # per user
-    assert room.next_seq() == 42
-    room.remember("ada", "z", 42)
+    assert room.last_seq == 41
+    room.remember("ada", "z", 45)  # the store numbered it (another process took 42..44)
+    assert room.last_seq == 45
     assert room.stored_seq("ada", "x") is None  # beyond the window
+    room.remember("bob", "late", 43)  # an older number never lowers last_seq
+    assert room.last_seq == 45
 
 
 def test_identity_fields_and_server_colour():

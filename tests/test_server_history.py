@@ -44,8 +44,18 @@ async def test_join_since_and_page_back(connect):
     carol = await connect("carol")
     since = await carol.join(room, since=115)
     assert [m["seq"] for m in since["history"]] == [116, 117, 118, 119, 120]
-    everything = await (await connect("dave")).join(room, since=0)
-    assert len(everything["history"]) == 120
+    # A re-join with since gets one page (the oldest after since), then pages on forward.
+    dave = await connect("dave")
+    first = await dave.join(room, since=0)
+    assert [m["seq"] for m in first["history"]] == list(range(1, 51))
+    assert first["has_more"] is True
+    rest = await dave.catch_up(room, since=50)
+    assert [m["seq"] for m in rest] == list(range(51, 121))
+    page, more = await dave.history(room, after=110, limit=5)
+    assert [m["seq"] for m in page] == list(range(111, 116)) and more is True
+    assert (await dave.call("history", {"room": room, "after": 1, "before": 9}))["error"][
+        "code"
+    ] == "invalid_value"
 
 
 async def test_acknowledged_messages_survive_a_restart_and_seq_continues(tmp_path):

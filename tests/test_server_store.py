@@ -25,7 +25,14 @@ async def client(server: JupyterServer, user: str) -> CollabClient:
 
 
 async def test_the_configured_store_class_keeps_the_history(tmp_path):
-    server = JupyterServer(tmp_path, args=[JOURNAL_STORE, "--CollabApp.history_limit=3"]).start()
+    server = JupyterServer(
+        tmp_path,
+        args=[
+            JOURNAL_STORE,
+            "--CollabApp.history_limit=3",
+            "--CollabApp.history_busy_timeout=0.25",
+        ],
+    ).start()
     try:
         alice = await client(server, "alice")
         await alice.join("journaled")
@@ -45,7 +52,7 @@ async def test_the_configured_store_class_keeps_the_history(tmp_path):
 
     calls = journal(server)
     # Built with the history settings, opened at start-up, closed at shutdown.
-    assert calls[0] == {"call": "open", "retention": 3, "fsync": False}
+    assert calls[0] == {"call": "open", "retention": 3, "fsync": False, "busy_timeout": 0.25}
     assert calls[-1] == {"call": "close"}
     assert {"call": "load_room", "room": "journaled", "window": 3} in calls
     assert [c["message"] for c in calls if c["call"] == "append"] == sent  # each stored once

@@ -141,6 +141,10 @@ describe('MessageList', () => {
     expect(list.oldestSeq).toBe(2);
     list.add(message(1));
     expect(list.items.map(m => m.seq)).toEqual([1, 2, 5, 9]);
+    expect(list.trimOldest(2)).toBe(2);
+    expect(list.items.map(m => m.seq)).toEqual([5, 9]);
+    expect(list.trimOldest(5)).toBe(0);
+    expect(list.lastSeq).toBe(9);
   });
 });
 

@@ -6,6 +6,7 @@ import type { Socket } from 'socket.io-client';
 
 import type { IJoinOk, IMember, IMessage } from '../protocol';
 import { RoomSession } from '../room/roomSession';
+import { MAX_SCROLLBACK } from '../room/roomState';
 
 type AckFn = (...args: unknown[]) => void;
 
@@ -25,6 +26,14 @@ class FakeSocket {
     this.sent.push({ event, payload, ack, timed: this._timed });
     this._timed = false;
     return this;
+  }
+
+  /** socket.io-client's promise form: resolves with the answer given to `answer`. */
+  emitWithAck(event: string, payload: Record<string, unknown>): Promise<unknown> {
+    return new Promise(resolve => {
+      this.sent.push({ event, payload, ack: (_err, res) => resolve(res), timed: true });
+      this._timed = false;
+    });
   }
 
   last(event: string): FakeSocket['sent'][number] {
@@ -178,5 +187,45 @@ describe('RoomSession', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it('pages forward after a long absence, and reports every missed message once', async () => {
+    const { s, socket } = session();
+    s.join();
+    socket.answer('join', joinOk([msg(1, 'a', bob)], [me, bob]));
+    const received: number[] = [];
+    s.messageReceived.connect((_, m) => received.push(m.seq));
+    s.onDisconnected();
+    s.join();
+    const page = (from: number, n: number): IMessage[] =>
+      Array.from({ length: n }, (_, i) => msg(from + i, `c${from + i}`, bob));
+    // The re-join answers the first page after since=1, with more to come.
+    socket.answer('join', { ...joinOk(page(2, 3), [me, bob]), has_more: true });
+    // A live message overtakes the catch-up: it must not move the catch-up's cursor.
+    s.onMessageEvent(msg(9, 'live', bob));
+    const first = socket.last('history');
+    expect(first.payload).toEqual({ room: 'r', after: 4, limit: 50 });
+    socket.answer('history', { ok: true, messages: page(5, 2), has_more: true });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(socket.last('history').payload).toMatchObject({ after: 6 });
+    socket.answer('history', { ok: true, messages: page(7, 3), has_more: false });
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(s.messages.map(m => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(received.sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(s.log[s.log.length - 1].text).toBe('restored 4 more messages');
+  });
+
+  it('keeps a bounded scrollback of live messages; older ones page back in', () => {
+    const { s, socket } = session();
+    s.join();
+    socket.answer('join', joinOk());
+    expect(s.hasMore).toBe(false);
+    for (let seq = 1; seq <= MAX_SCROLLBACK + 20; seq++) {
+      s.onMessageEvent(msg(seq, `c${seq}`, bob));
+    }
+    expect(s.messages.length).toBe(MAX_SCROLLBACK);
+    expect(s.messages[0].seq).toBe(21);
+    expect(s.hasMore).toBe(true);
   });
 });

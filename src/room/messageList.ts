@@ -35,6 +35,19 @@ export class MessageList {
     return true;
   }
 
+  /** Drop the oldest messages beyond `max`; returns how many went. */
+  trimOldest(max: number): number {
+    const excess = this._bySeq.size - max;
+    if (excess <= 0) {
+      return 0;
+    }
+    for (const m of this.items.slice(0, excess)) {
+      this._bySeq.delete(m.seq);
+    }
+    this._sorted = null;
+    return excess;
+  }
+
   private _bySeq = new Map<number, IMessage>();
   private _sorted: IMessage[] | null = null;
   private _lastSeq = 0;

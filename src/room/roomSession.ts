@@ -85,6 +85,11 @@ export class RoomSession extends RoomState {
         return;
       }
       this._applyJoin(res, rejoin);
+      if (rejoin && res.has_more) {
+        // Away for longer than a page: page forward from the join's last message.
+        const last = res.history[res.history.length - 1];
+        void this._catchUp(last ? last.seq : (payload.since ?? 0));
+      }
       // Messages written while offline go now, oldest first.
       for (const clientId of this._outbox.queued()) {
         this._emitSend(clientId);
@@ -168,6 +173,7 @@ export class RoomSession extends RoomState {
       for (const m of res.messages) {
         this._addMessage(m);
       }
+      this._scrollback = Math.max(this._scrollback, this.messages.length);
       this._hasMore = res.has_more;
       this._changed.emit('history');
     } catch (e) {
@@ -178,6 +184,30 @@ export class RoomSession extends RoomState {
         this._changed.emit('state');
       }
     }
+  }
+
+  /** Page forward through what was missed (history `after`), reporting it as live. */
+  private async _catchUp(after: number): Promise<void> {
+    const socket = this._socket();
+    let restored = 0;
+    for (let more = true; more && socket.connected && !this._disposed;) {
+      let res: Ack<IHistoryOk>;
+      try {
+        res = await socket
+          .timeout(ACK_TIMEOUT)
+          .emitWithAck('history', { room: this.name, after, limit: HISTORY_PAGE_SIZE });
+      } catch {
+        return; // disconnected or no answer: the next re-join starts from lastSeq
+      }
+      if (this._disposed || isAckError(res) || !res.messages.length) {
+        break;
+      }
+      restored += this._mergeMissed(res.messages).length;
+      after = res.messages[res.messages.length - 1].seq;
+      more = res.has_more;
+      this._changed.emit('messages');
+    }
+    this.addLog('restore', `restored ${restored} more message${restored === 1 ? '' : 's'}`);
   }
 
   // ---- presence ----

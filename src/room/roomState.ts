@@ -26,6 +26,9 @@ import { Outbox } from './outbox';
 import { applyPresence } from './presenceMap';
 import { RoomLog } from './roomLog';
 
+/** Messages a room keeps in the tab, beyond what the user paged back to. */
+export const MAX_SCROLLBACK = 500;
+
 export abstract class RoomState implements IRoomSession {
   /** @param name the room's (valid) name. */
   constructor(name: string) {
@@ -114,6 +117,7 @@ export abstract class RoomState implements IRoomSession {
 
   onMessageEvent(message: IMessage): void {
     if (this._addMessage(message)) {
+      this._trimScrollback();
       this._changed.emit('messages');
       this._messageReceived.emit(message);
     }
@@ -214,14 +218,7 @@ export abstract class RoomState implements IRoomSession {
 
   /** The join's history: new messages are added (and reported live after a re-join). */
   private _mergeHistory(res: IJoinOk, rejoin: boolean): void {
-    const fresh: IMessage[] = [];
-    const own = this._you?.username ?? null;
-    for (const m of res.history) {
-      if (this._addMessage(m)) {
-        fresh.push(m);
-      }
-      this._outbox.confirm(m, own);
-    }
+    const fresh = rejoin ? this._mergeMissed(res.history) : this._mergePage(res.history);
     if (!this._joinedOnce) {
       this._hasMore = res.has_more;
     }
@@ -229,12 +226,42 @@ export abstract class RoomState implements IRoomSession {
     if (rejoin) {
       const n = fresh.length;
       this.addLog('restore', `rejoined ${this.name}, restored ${n} message${n === 1 ? '' : 's'}`);
-      for (const m of fresh) {
-        this._messageReceived.emit(m);
-      }
     }
     this._changed.emit('messages');
     this._changed.emit('state');
+  }
+
+  /** Add a page of messages; returns the ones that were new. */
+  protected _mergePage(messages: ReadonlyArray<IMessage>): IMessage[] {
+    const fresh: IMessage[] = [];
+    const own = this._you?.username ?? null;
+    for (const m of messages) {
+      if (this._addMessage(m)) {
+        fresh.push(m);
+      }
+      this._outbox.confirm(m, own);
+    }
+    return fresh;
+  }
+
+  /** Add messages missed while away: reported as live ones, the scrollback kept bounded. */
+  protected _mergeMissed(messages: ReadonlyArray<IMessage>): IMessage[] {
+    const fresh = this._mergePage(messages);
+    for (const m of fresh) {
+      this._messageReceived.emit(m);
+    }
+    this._trimScrollback();
+    return fresh;
+  }
+
+  /**
+   * Keep at most `_scrollback` messages: the oldest go (scrolling up pages them back in).
+   * Only what arrives live is trimmed; what the user pages back raises the bound.
+   */
+  protected _trimScrollback(): void {
+    if (this._messages.trimOldest(this._scrollback) > 0) {
+      this._hasMore = true;
+    }
   }
 
   protected _joined = false;
@@ -246,6 +273,8 @@ export abstract class RoomState implements IRoomSession {
   protected _outbox = new Outbox(() => this._changed.emit('pending'));
   protected _hasMore = false;
   protected _loadingOlder = false;
+  /** How many messages are kept (raised when the user pages back further). */
+  protected _scrollback = MAX_SCROLLBACK;
   protected _log = new RoomLog();
   protected _presence = new Map<string, IPresenceEntry>();
   protected _disposed = false;

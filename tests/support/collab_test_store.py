@@ -17,8 +17,14 @@ from collab_widget.history import BaseHistoryStore, Message
 class JournalHistoryStore(BaseHistoryStore):
     """Messages in memory, pruned to ``retention`` per room; every call journaled."""
 
-    def __init__(self, path: str | Path, retention: int = 1000, fsync: bool = False) -> None:
-        super().__init__(path, retention, fsync)
+    def __init__(
+        self,
+        path: str | Path,
+        retention: int = 1000,
+        fsync: bool = False,
+        busy_timeout: float = 0.5,
+    ) -> None:
+        super().__init__(path, retention, fsync, busy_timeout)
         self.journal = self.path.with_suffix(".jsonl")
         self.messages: dict[str, dict[int, Message]] = {}
         self.last_seq: dict[str, int] = {}
@@ -29,7 +35,12 @@ class JournalHistoryStore(BaseHistoryStore):
 
     def open_now(self) -> None:
         self.journal.parent.mkdir(parents=True, exist_ok=True)
-        self._note(call="open", retention=self.retention, fsync=self.fsync)
+        self._note(
+            call="open",
+            retention=self.retention,
+            fsync=self.fsync,
+            busy_timeout=self.busy_timeout,
+        )
 
     async def open(self) -> None:
         self.open_now()
@@ -55,14 +66,31 @@ class JournalHistoryStore(BaseHistoryStore):
         older = [m for seq, m in kept if before is None or seq < before]
         return older[-limit:], len(older) > limit
 
-    async def append(self, message: Message) -> None:
-        room, seq = message["room"], message["seq"]
+    async def append(self, message: Message) -> tuple[Message, bool]:
+        """Number the message (the room's last seq + 1) or return the kept one with the same
+        ``(username, client_id)``; one step, as the interface asks (no await inside)."""
+        room, client_id = message["room"], message["client_id"]
+        username = message["user"]["username"]
         messages = self.messages.setdefault(room, {})
-        messages[seq] = message
-        self.last_seq[room] = max(self.last_seq.get(room, 0), seq)
+        for kept in messages.values():
+            if kept["client_id"] == client_id and kept["user"]["username"] == username:
+                self._note(call="append", message=kept, duplicate=True)
+                return kept, True
+        seq = self.last_seq.get(room, 0) + 1
+        stored: Message = {
+            "room": room,
+            "seq": seq,
+            "client_id": client_id,
+            "user": message["user"],
+            "text": message["text"],
+            "ts": message["ts"],
+        }
+        messages[seq] = stored
+        self.last_seq[room] = seq
         for old in sorted(messages)[: -self.retention]:
             del messages[old]
-        self._note(call="append", message=message)
+        self._note(call="append", message=stored)
+        return stored, False
 
 
 class NotAStore:
