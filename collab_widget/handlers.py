@@ -13,6 +13,7 @@ who opened it, or, for a session opened with a token and no login cookie, carry 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -21,6 +22,7 @@ from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import ensure_async
 from tornado import web
+from tornado.iostream import IOStream
 
 from .service import CollabService
 from .transport import (
@@ -64,7 +66,11 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             return self.request.headers.get("Upgrade", "").lower() == "websocket"
 
         async def prepare(self) -> None:  # type: ignore[override]
-            # Runs once the headers are in, before any of the body is read.
+            # Runs once the headers are in, before any of the body is read, in the task that
+            # serves the whole request (a WebSocket's too): the service's stop waits for it.
+            service.track(asyncio.current_task(), self.cut)
+            # The TCP connection's stream (a WebSocket's too: the upgrade hands it over).
+            self._tcp_stream: IOStream | None = getattr(self.request.connection, "stream", None)
             self._body: list[bytes] = []
             self._body_size = 0
             self._refusal: web.HTTPError | None = None
@@ -86,6 +92,10 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             await JupyterHandler.prepare(self, _redirect_to_login=False)
             if self.current_user is None:
                 raise web.HTTPError(403)
+            if service.closing:
+                # Not 503: Jupyter logs a 5xx as an error with the request's headers; a client
+                # treats any refusal alike (it retries later).
+                raise web.HTTPError(410, reason="Shutting down")
             # Polling requests get the origin check APIHandler applies; WebSocket upgrades
             # get it from tornado, through check_origin below.
             if not self._is_upgrade() and not JupyterHandler.check_origin(self):
@@ -190,7 +200,40 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             if self._eio_sid is not None:
                 self._ws_sid = self._eio_sid
                 service.websockets[self._ws_sid] = self
-            await super().open(*args, **kwargs)
+            # What the driver's open does, but the task serving the WebSocket (which the
+            # driver keeps nowhere) is the service's, for its stop to wait for.
+            service.track(asyncio.ensure_future(service.sio.eio.handle_request(self)), self.cut)
+
+        def write_message(
+            self, message: bytes | str | dict[str, Any], binary: bool = False
+        ) -> asyncio.Future[None]:
+            # python-engineio's driver does not await the future this returns; when the
+            # connection is cut with the write still pending, the future fails with
+            # WebSocketClosedError and asyncio logs "Task exception was never retrieved" and
+            # a traceback. Nothing is lost by dropping it: the connection's reader sees the
+            # close and ends the session. A done-callback that retrieves the error is the
+            # cheapest fix (no await and wakeup per packet in the writer, whose writes also
+            # keep not waiting for a slow client); the fan-out's direct writes go through
+            # tornado's IOStream.write, whose futures tornado already retrieves.
+            future: asyncio.Future[None] = super().write_message(message, binary=binary)
+            future.add_done_callback(_retrieve)
+            return future
+
+        def finish(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+            if service.closing and self.get_status() != 101:
+                # Shutting down (Jupyter has closed the listening socket): the client drops
+                # this keep-alive connection after the answer, so no more requests come.
+                self.set_header("Connection", "close")
+            result: asyncio.Future[Any] = super().finish(*args, **kwargs)
+            return result
+
+        def cut(self) -> None:
+            """Close this request's TCP connection now (the service's stop does, for a client
+            that does not finish closing in time)."""
+            # Not through ws_connection: tornado forgets it as soon as a close begins, and
+            # then waits 5 s for the client's close frame.
+            if self._tcp_stream is not None and not self._tcp_stream.closed():
+                self._tcp_stream.close()
 
         def on_connection_close(self) -> None:
             # A streamed body that never finishes must still end the request's wait for it
@@ -224,6 +267,12 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             await super().options(*args, **kwargs)
 
     return SocketIOHandler
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark ``future``'s exception, if any, as retrieved (see ``write_message``)."""
+    if not future.cancelled():
+        future.exception()
 
 
 class _ServiceAPIHandler(APIHandler):

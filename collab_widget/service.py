@@ -132,6 +132,15 @@ class CollabService:
         # Engine.IO sid -> the tornado handler of its WebSocket (for upgraded connections).
         self.websockets: dict[str, Any] = {}
         self.fanout = Fanout(self.sio, self.websockets)
+        #: Set by :meth:`stop`: the HTTP handler then refuses new requests.
+        self.closing = False
+        # What :meth:`stop` waits for: the tasks serving the endpoint's requests and
+        # WebSockets, each with how to cut its connection (see :meth:`track`), and the tasks
+        # python-engineio starts (a ping task per connection, its service task), which it
+        # keeps nowhere: Jupyter would close the event loop with them pending.
+        self._connections: dict[asyncio.Task[Any], Callable[[], None] | None] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self.sio.eio.start_background_task = self._start_background_task  # type: ignore[method-assign]
         backend.set_server(self.sio, self.fanout)
         self._register()
 
@@ -141,16 +150,102 @@ class CollabService:
         if self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._presence_loop())
 
-    async def stop(self) -> None:
-        """Disconnect every client, stop background tasks and close the backend (and so the
-        store)."""
+    async def stop(self, timeout: float = 2.0) -> None:
+        """Close every connection, wait for what served them, then close the backend (and so
+        the store).
+
+        New requests are refused (410); the presence ticker stops; each Socket.IO session is
+        disconnected (its rooms left, the client told); each Engine.IO connection is closed
+        (a CLOSE packet; WebSockets closed; pending long-polls answered); the tasks serving
+        the endpoint's requests and WebSockets are awaited; python-engineio's own tasks
+        (pings, its service task) end. Jupyter closes the event loop after this, so nothing
+        is left pending in it.
+
+        :param timeout: seconds to wait for the connections to end by themselves (a WebSocket
+            client answering the close frame); the ones still open then are cut, and what
+            still serves them is cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self.closing = True
         if self._ticker is not None:
             self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
             self._ticker = None
         for sid in list(self.sessions):
-            await self.sio.disconnect(sid)
+            try:
+                await self.sio.disconnect(sid)
+            except Exception as error:  # the others are still closed
+                self.log.warning("collab: could not disconnect %s at shutdown: %r", sid, error)
+        await self._close_connections()
         await self.sio.shutdown()
+        await self._finish_connections(deadline)
+        background = list(self._background)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await self.backend.close()
+
+    def track(self, task: asyncio.Task[Any] | None, cut: Callable[[], None] | None) -> None:
+        """Have :meth:`stop` wait for ``task`` (a request of the endpoint, or the Engine.IO
+        task serving a WebSocket).
+
+        :param task: the task; None is ignored.
+        :param cut: closes the task's connection at once, for :meth:`stop` when it does not
+            end in time (None: the task ends when another tracked one's connection does).
+        """
+        if task is None or task.done():
+            return
+        self._connections[task] = cut
+        task.add_done_callback(self._untrack)
+
+    def _untrack(self, task: asyncio.Task[Any]) -> None:
+        self._connections.pop(task, None)
+        # A task of python-engineio's that failed (tornado's own requests never do): one line,
+        # not asyncio's "Task exception was never retrieved" and a traceback.
+        if not task.cancelled() and task.exception() is not None:
+            self.log.warning("collab: a connection ended with %r", task.exception())
+
+    def _start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """python-engineio's ``start_background_task`` (its ping and service tasks), keeping
+        the tasks so that :meth:`stop` ends them."""
+        task = asyncio.ensure_future(target(*args, **kwargs))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _close_connections(self) -> None:
+        """Close every Engine.IO connection: its session is closed (queueing a CLOSE packet),
+        and an end-of-queue marker lets its WebSocket writer send what is queued and close
+        the WebSocket, or answers its pending long-poll."""
+        sockets = self.sio.eio.sockets
+        for eio_sid, socket in list(sockets.items()):
+            try:
+                await socket.close(wait=False, abort=False)
+            except Exception as error:
+                self.log.warning("collab: closing connection %s failed: %r", eio_sid, error)
+            socket.queue.put_nowait(None)
+            sockets.pop(eio_sid, None)
+
+    async def _finish_connections(self, deadline: float) -> None:
+        """Wait until ``deadline`` (event loop time) for the tracked requests and WebSockets to
+        end; then cut the connections still open, and cancel what still serves them."""
+        loop = asyncio.get_running_loop()
+        while self._connections and (remaining := deadline - loop.time()) > 0:
+            await asyncio.wait(list(self._connections), timeout=min(remaining, 0.25))
+            if self.sio.eio.sockets:  # handshakes that were under way when we closed
+                await self._close_connections()
+        if not self._connections:
+            return
+        cuts = {cut for cut in self._connections.values() if cut is not None}
+        self.log.warning("collab: cutting %d connections that did not close in time", len(cuts))
+        for cut in cuts:
+            cut()
+        _, pending = await asyncio.wait(list(self._connections), timeout=1.0)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
 
     # -- wiring ------------------------------------------------------------------------------
     def _register(self) -> None:
