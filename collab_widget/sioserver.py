@@ -20,8 +20,9 @@ from socketio import packet
 
 #: Event names a client may not use: python-socketio's hooks and its catch-all.
 RESERVED_EVENTS = frozenset({"connect", "disconnect", "*"})
-#: The acknowledgement id of an EVENT packet as sent: ``2``, an optional ``/namespace,``, digits.
-_ACK_ID = re.compile(r"2(?:/[^,]{0,256},)?(\d{1,15})")
+#: The acknowledgement id of an EVENT packet as sent: ``2`` (or a BINARY_EVENT's ``5<n>-``),
+#: an optional ``/namespace,``, digits.
+_ACK_ID = re.compile(r"(?:2|5\d{1,6}-)(?:/[^,]{0,256},)?(\d{1,15})")
 
 #: (eio_sid, the undecodable packet, why) -> the acknowledgement to answer with, if any.
 BadPacketHandler = Callable[[str, Any, Exception], Awaitable[dict[str, Any] | None]]

@@ -370,6 +370,8 @@ def test_fuzzed_events_get_documented_answers_and_chat_goes_on(
     @example(call=(0, "history", ({"room": ROOM, "before": 2**64, "limit": -(2**63)},)))
     @example(call=(0, "send", ({"room": ROOM, "text": "a\ud800", "client_id": "c-surrogate"},)))
     @example(call=(1, "join", ({"room": ROOM, "blob": b"\x00\x01"}, b"\xff")))
+    @example(call=(0, "presence", ({"room": ROOM, "blob": b"\x00", "n": 10**300},)))
+    @example(call=(1, "presence", ({"room": ROOM, "blob": b"\x00", "n": 10**300},)))
     def fuzz(call: tuple[int, str, tuple[Any, ...]]) -> None:
         which, event, args = call
         client = harness.fuzzers[which]

@@ -95,7 +95,10 @@ async def test_a_websocket_that_never_reads_is_closed_and_memory_stays_flat(serv
     grown = rss_mb(server.process.pid) - before
     assert grown < 30, f"the server grew by {grown:.0f} MB"
     # The connection is closed: what the kernel still held arrives, then the end.
-    received = await asyncio.wait_for(reader.read(-1), 15)
+    try:
+        received = await asyncio.wait_for(reader.read(-1), 15)
+    except ConnectionResetError:  # closed with output still unsent: a reset is the end too
+        received = b""
     assert len(received) < 20_000_000
     writer.close()
     # Everyone else goes on.
