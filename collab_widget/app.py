@@ -17,7 +17,8 @@ from .history import BaseHistoryStore
 from .identity import jupyter_identity
 from .limits import HISTORY_PAGE_SIZE, MAX_TEXT_LENGTH
 from .local_backend import LocalBackend
-from .service import CollabService, ServiceSettings
+from .service import CollabService
+from .settings import ServiceSettings
 from .store import SQLiteHistoryStore
 
 

@@ -780,12 +780,7 @@ class CollabClient:
                         self._rooms.pop(state.name, None)
                         self._notify()
                         return
-                    retry_after = error.get("retry_after")
-                    if isinstance(retry_after, (int, float)) and retry_after > 0:
-                        await asyncio.sleep(float(retry_after))
-                    else:
-                        await asyncio.sleep(delay)
-                        delay = min(delay * 2, self.reconnection_delay_max)
+                    delay = await self._pause(error, delay)
                     continue
                 state.joined = True
                 self._join_acks[state.name] = ack
@@ -847,12 +842,18 @@ class CollabClient:
                         error.get("message", answer),
                     )
                     return
-                retry_after = error.get("retry_after")
-                if isinstance(retry_after, (int, float)) and retry_after > 0:
-                    await asyncio.sleep(float(retry_after))
-                else:
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.reconnection_delay_max)
+                delay = await self._pause(error, delay)
+
+    async def _pause(self, error: Mapping[str, Any], delay: float) -> float:
+        """Wait before a retry: the server's ``retry_after`` when it gave one, else ``delay``;
+        returns the next delay (doubled, up to ``reconnection_delay_max``, after a wait of its
+        own)."""
+        retry_after = error.get("retry_after")
+        if isinstance(retry_after, (int, float)) and retry_after > 0:
+            await asyncio.sleep(float(retry_after))
+            return delay
+        await asyncio.sleep(delay)
+        return min(delay * 2, self.reconnection_delay_max)
 
     # -- waiting ---------------------------------------------------------------------------
     def _ready(self) -> bool:

@@ -17,7 +17,6 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
 from typing import Any
 
 import socketio
@@ -28,57 +27,15 @@ from .fanout import Fanout, Frame, event_frame
 from .identity import IdentityResolver
 from .presence import Delivery, PresenceHub
 from .presence_frames import presence_bodies
-from .protocol import Limits, ProtocolError
+from .protocol import ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import Membership, Session
+from .settings import ServiceSettings, Stats
+from .shutdown import ConnectionTracker
 from .sioserver import GuardedServer
 
 Ack = dict[str, Any]
 EventHandler = Callable[[Session, Any], Awaitable[Ack]]
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """Everything the service is told by the extension's configuration.
-
-    Each field but ``limits`` is the ``CollabApp`` traitlet of the same name (see its help
-    text there); ``limits`` holds the two the validators need. No defaults here: the
-    traitlets have them (:meth:`from_config`).
-    """
-
-    limits: Limits
-    max_payload_bytes: int
-    max_transport_bytes: int
-    message_rate: float
-    message_burst: int
-    event_rate: float
-    event_burst: int
-    presence_rate: float
-    presence_burst: int
-    max_connections_per_user: int
-    max_output_bytes: int
-    presence_hz: float
-    presence_ttl: float
-    ping_interval: float
-    ping_timeout: float
-
-    @classmethod
-    def from_config(cls, config: object) -> ServiceSettings:
-        """The settings from ``config``'s attributes of the same names (the app's traitlets)."""
-        limits = Limits(**{f.name: getattr(config, f.name) for f in fields(Limits)})
-        values = {f.name: getattr(config, f.name) for f in fields(cls) if f.name != "limits"}
-        return cls(limits=limits, **values)
-
-
-@dataclass
-class Stats:
-    """Counters shown by ``GET collab/api/stats``."""
-
-    messages_in: int = 0
-    messages_out: int = 0
-    presence_batches: int = 0
-    events_in: int = 0
-    errors: int = 0
 
 
 class CollabService:
@@ -134,13 +91,8 @@ class CollabService:
         self.fanout = Fanout(self.sio, self.websockets)
         #: Set by :meth:`stop`: the HTTP handler then refuses new requests.
         self.closing = False
-        # What :meth:`stop` waits for: the tasks serving the endpoint's requests and
-        # WebSockets, each with how to cut its connection (see :meth:`track`), and the tasks
-        # python-engineio starts (a ping task per connection, its service task), which it
-        # keeps nowhere: Jupyter would close the event loop with them pending.
-        self._connections: dict[asyncio.Task[Any], Callable[[], None] | None] = {}
-        self._background: set[asyncio.Task[Any]] = set()
-        self.sio.eio.start_background_task = self._start_background_task  # type: ignore[method-assign]
+        #: What :meth:`stop` waits for (requests, WebSockets, python-engineio's own tasks).
+        self.connections = ConnectionTracker(self.sio, log)
         backend.set_server(self.sio, self.fanout)
         self._register()
 
@@ -177,75 +129,15 @@ class CollabService:
                 await self.sio.disconnect(sid)
             except Exception as error:  # the others are still closed
                 self.log.warning("collab: could not disconnect %s at shutdown: %r", sid, error)
-        await self._close_connections()
+        await self.connections.close_all()
         await self.sio.shutdown()
-        await self._finish_connections(deadline)
-        background = list(self._background)
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await self.connections.finish(deadline)
+        await self.connections.end_background()
         await self.backend.close()
 
     def track(self, task: asyncio.Task[Any] | None, cut: Callable[[], None] | None) -> None:
-        """Have :meth:`stop` wait for ``task`` (a request of the endpoint, or the Engine.IO
-        task serving a WebSocket).
-
-        :param task: the task; None is ignored.
-        :param cut: closes the task's connection at once, for :meth:`stop` when it does not
-            end in time (None: the task ends when another tracked one's connection does).
-        """
-        if task is None or task.done():
-            return
-        self._connections[task] = cut
-        task.add_done_callback(self._untrack)
-
-    def _untrack(self, task: asyncio.Task[Any]) -> None:
-        self._connections.pop(task, None)
-        # A task of python-engineio's that failed (tornado's own requests never do): one line,
-        # not asyncio's "Task exception was never retrieved" and a traceback.
-        if not task.cancelled() and task.exception() is not None:
-            self.log.warning("collab: a connection ended with %r", task.exception())
-
-    def _start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """python-engineio's ``start_background_task`` (its ping and service tasks), keeping
-        the tasks so that :meth:`stop` ends them."""
-        task = asyncio.ensure_future(target(*args, **kwargs))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
-
-    async def _close_connections(self) -> None:
-        """Close every Engine.IO connection: its session is closed (queueing a CLOSE packet),
-        and an end-of-queue marker lets its WebSocket writer send what is queued and close
-        the WebSocket, or answers its pending long-poll."""
-        sockets = self.sio.eio.sockets
-        for eio_sid, socket in list(sockets.items()):
-            try:
-                await socket.close(wait=False, abort=False)
-            except Exception as error:
-                self.log.warning("collab: closing connection %s failed: %r", eio_sid, error)
-            socket.queue.put_nowait(None)
-            sockets.pop(eio_sid, None)
-
-    async def _finish_connections(self, deadline: float) -> None:
-        """Wait until ``deadline`` (event loop time) for the tracked requests and WebSockets to
-        end; then cut the connections still open, and cancel what still serves them."""
-        loop = asyncio.get_running_loop()
-        while self._connections and (remaining := deadline - loop.time()) > 0:
-            await asyncio.wait(list(self._connections), timeout=min(remaining, 0.25))
-            if self.sio.eio.sockets:  # handshakes that were under way when we closed
-                await self._close_connections()
-        if not self._connections:
-            return
-        cuts = {cut for cut in self._connections.values() if cut is not None}
-        self.log.warning("collab: cutting %d connections that did not close in time", len(cuts))
-        for cut in cuts:
-            cut()
-        _, pending = await asyncio.wait(list(self._connections), timeout=1.0)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=1.0)
+        """Have :meth:`stop` wait for ``task`` (see :meth:`ConnectionTracker.track`)."""
+        self.connections.track(task, cut)
 
     # -- wiring ------------------------------------------------------------------------------
     def _register(self) -> None:

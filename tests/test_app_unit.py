@@ -13,7 +13,7 @@ from traitlets.config import Config
 from collab_widget.app import CollabApp
 from collab_widget.identity import UserInfo, jupyter_identity
 from collab_widget.protocol import Limits
-from collab_widget.service import ServiceSettings
+from collab_widget.settings import ServiceSettings
 from collab_widget.store import SQLiteHistoryStore
 
 

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import socket
-import struct
 from pathlib import Path
 
 import aiohttp
 
 from .conftest import inbox
+from .rawclients import RawWebSocket, client_frame
 
 CAP = 1_000_000
 SERVER_ARGS = [
@@ -32,19 +29,6 @@ def rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def client_frame(text: str) -> bytes:
-    """A masked WebSocket text frame, as a client sends it."""
-    payload = text.encode()
-    mask = os.urandom(4)
-    size = len(payload)
-    header = (
-        struct.pack("!BB", 0x81, 0x80 | size)
-        if size < 126
-        else struct.pack("!BBH", 0x81, 0x80 | 126, size)
-    )
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
 async def fill_room(connect) -> None:
     writer = await connect("alice")
     await writer.join(ROOM)
@@ -60,22 +44,8 @@ async def test_a_websocket_that_never_reads_is_closed_and_memory_stays_flat(serv
     before = rss_mb(server.process.pid)
 
     # A raw WebSocket with a small receive window, which reads only the handshake.
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
-    reader, writer = await asyncio.open_connection(sock=sock)
-    path = f"{server.base_url}collab/socket.io/?EIO=4&transport=websocket"
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            "Authorization: token token-bob\r\n\r\n"
-        ).encode()
-    )
-    assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
-    writer.write(client_frame("40"))
+    raw = await RawWebSocket.open(server, "token-bob", receive_buffer=4096)
+    reader, writer = raw.reader, raw.writer
     writer.write(client_frame(f'420["join",{{"room":"{ROOM}"}}]'))
     await writer.drain()
     await asyncio.sleep(0.3)

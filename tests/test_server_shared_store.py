@@ -22,6 +22,7 @@ from collab_widget.client import CollabClient
 
 from .conftest import inbox
 from .jupyter import JupyterServer
+from .test_server_history import client
 
 # These tests send many messages quickly; the rate limit has its own test.
 RATES = [
@@ -30,12 +31,6 @@ RATES = [
     "--CollabApp.event_rate=1000",
     "--CollabApp.event_burst=1000",
 ]
-
-
-async def client(server: JupyterServer, user: str) -> CollabClient:
-    c = CollabClient(server.url, token=f"token-{user}", transports=["websocket"])
-    await c.connect()
-    return c
 
 
 async def send(c: CollabClient, room: str, text: str, client_id: str | None = None) -> Any:
