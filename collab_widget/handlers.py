@@ -143,9 +143,12 @@ def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
             environ = service.sio.environ.get(eio_sid)
             if environ is None:
                 return True
-            if service.owner(eio_sid) == self.current_user.username:
-                return True
+            # The handshake's own request: compare Jupyter's users as Jupyter resolved them
+            # (not the service's cleaned copy), without resolving anyone again.
             handshake = environ.get("tornado.handler")
+            owner = getattr(getattr(handshake, "current_user", None), "username", None)
+            if owner is not None and owner == self.current_user.username:
+                return True
             return same_credential(getattr(handshake, "token_digest", None), self.token_digest)
 
         def _declared_length(self) -> int | None:

@@ -299,12 +299,6 @@ class CollabService:
         except (KeyError, ValueError):
             return default
 
-    def owner(self, eio_sid: str) -> str | None:
-        """The username behind an Engine.IO session id, for the HTTP handler's check."""
-        environ = self.sio.environ.get(eio_sid)
-        user = self.identify(environ) if environ else None
-        return user.username if user is not None else None
-
     # -- rooms -------------------------------------------------------------------------------
     async def _join(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_join(data)

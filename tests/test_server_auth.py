@@ -168,3 +168,17 @@ async def test_connects_and_disconnects_are_logged(server, connect):
     assert "collab: connect user=carol (Carol Tester) transport=websocket" in log
     assert "collab: disconnect user=carol (Carol Tester) transport=websocket" in log
     assert "reason=client disconnect" in log
+
+
+async def test_a_user_whose_username_the_service_shortens_keeps_their_polling_session(server):
+    """The session binding compares Jupyter's users as Jupyter resolved them, not the
+    service's cleaned copy: a 200-character username (kept by the service as a digest) can
+    still use its own session on every polling request."""
+    client = CollabClient(server.url, token="token-long", transports=["polling"])
+    await client.connect()
+    try:
+        ack = await client.join("long-names")
+        assert ack["you"]["username"] != "long" + "g" * 196  # the service's shortened copy
+        assert (await client.send("long-names", "still me"))["text"] == "still me"
+    finally:
+        await client.disconnect()

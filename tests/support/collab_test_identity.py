@@ -19,6 +19,9 @@ USERS = {
     )
     for name in ("alice", "bob", "carol", "dave")
 }
+# A username longer than the service keeps as it is (it shortens it with a digest).
+LONG_USERNAME = "long" + "g" * 196
+USERS["token-long"] = User(LONG_USERNAME, "Long", "Long Name", "LN", None, None)
 
 
 class TokenUsersIdentityProvider(IdentityProvider):
