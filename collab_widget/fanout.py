@@ -38,9 +38,10 @@ class Frame:
     :param body: the JSON array ``[event, data]`` as text (see :func:`event_frame`).
     """
 
-    __slots__ = ("packet", "ws")
+    __slots__ = ("body", "packet", "ws")
 
     def __init__(self, body: str) -> None:
+        self.body = body
         # "4" (Engine.IO message) "2" (Socket.IO event) + JSON, as python-socketio encodes it.
         self.packet = engineio.packet.Packet(engineio.packet.MESSAGE, data="2" + body)
         self.ws = websocket_text_frame(self.packet.encode().encode("utf-8"))

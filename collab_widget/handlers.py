@@ -24,7 +24,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.iostream import IOStream
 
-from .service import CollabService
+from .sessions import SocketService
 from .transport import (
     DuplicateSessionId,
     allow_payload_packets,
@@ -36,7 +36,7 @@ from .transport import (
 AUTH_RESOURCE = "collab"
 
 
-def socketio_handler(service: CollabService) -> type[web.RequestHandler]:
+def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
     """Build the handler class serving ``service``'s Socket.IO server.
 
     :param service: the service whose Socket.IO server answers the requests; its
@@ -284,7 +284,7 @@ class _ServiceAPIHandler(APIHandler):
 
     auth_resource = AUTH_RESOURCE
 
-    def initialize(self, service: CollabService) -> None:
+    def initialize(self, service: SocketService) -> None:
         """:param service: the service the endpoint reports on."""
         self.service = service
 

@@ -65,13 +65,13 @@ class LocalBackend(RoomBackend):
             key = room_key(name)
             # Receive the room's frames from before the read: a message stored meanwhile
             # arrives as an event (the client keys messages by seq), none falls between.
-            await self.sio.enter_room(session.sid, key)
+            await self.enter(session, key)
             try:
                 history, has_more = await self._page(name, since, page)
                 if not session.connected:
                     raise ProtocolError("not_connected", "this session is not connected")
             except BaseException:
-                await self.sio.leave_room(session.sid, key)
+                await self.exit(session, key)
                 raise
             return Joined(room, self.registry.join(session, name), history, has_more)
         finally:
@@ -111,7 +111,7 @@ class LocalBackend(RoomBackend):
 
     async def leave(self, session: Session, name: str) -> Membership:
         membership = self.registry.leave(session, name)
-        await self.sio.leave_room(session.sid, room_key(name))
+        await self.exit(session, room_key(name))
         self.registry.sweep()
         return membership
 
@@ -222,6 +222,14 @@ class LocalBackend(RoomBackend):
         return ProtocolError("unavailable", "the history store is unavailable")
 
     # -- delivery ----------------------------------------------------------------------------
+    async def enter(self, session: Session, key: str) -> None:
+        """Have ``session`` receive the frames of the room ``key`` (:func:`room_key`)."""
+        await self.sio.enter_room(session.sid, key)
+
+    async def exit(self, session: Session, key: str) -> None:
+        """Stop sending ``session`` the frames of the room ``key``."""
+        await self.sio.leave_room(session.sid, key)
+
     def broadcast(self, room: str, frame: Frame, skip_sid: str | None = None) -> int:
         return self.fanout.send(frame, self.fanout.room(room_key(room), skip_sid))
 

@@ -1,0 +1,346 @@
+"""Socket.IO connections of authenticated users: sessions, the guard every event passes,
+output limits and shutdown. What the events do is a subclass's
+(:class:`~collab_widget.service.CollabService` runs rooms here;
+:class:`~collab_widget.relay.RelayService` forwards them to a JupyterHub service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from .fanout import Fanout
+from .identity import IdentityResolver, UserInfo
+from .protocol import ProtocolError
+from .ratelimit import TokenBucket
+from .rooms import Session
+from .settings import ServiceSettings, Stats
+from .shutdown import ConnectionTracker
+from .sioserver import GuardedServer
+
+Ack = dict[str, Any]
+EventHandler = Callable[[Session, Any], Awaitable[Ack]]
+
+
+class SocketService:
+    """Owns the Socket.IO server, its sessions and the guard in front of every event.
+
+    :param settings: limits and timings.
+    :param identify: the user of a new connection from its ``environ``; None refuses it
+        (:func:`~.identity.jupyter_identity` on a Jupyter server).
+    :param log: where connects, disconnects and failures are logged.
+    :param on_activity: called on every client event, so Jupyter's idle culling sees chat
+        as activity.
+    :param transports: the Engine.IO transports accepted (default: polling and WebSocket).
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        identify: IdentityResolver,
+        log: logging.Logger,
+        on_activity: Callable[[], None] | None = None,
+        transports: list[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.identify = identify
+        self.log = log
+        self.on_activity = on_activity
+        self.sio = GuardedServer(
+            on_bad_packet=self._on_bad_packet,
+            on_reserved_event=self._on_reserved_event,
+            # Say the driver: auto-detection picks aiohttp when it is installed.
+            async_mode="tornado",
+            # Origins are checked by Jupyter's handler, with Jupyter's rules.
+            cors_allowed_origins=[],
+            # Run each client's events in order, one at a time, in its read loop.
+            async_handlers=False,
+            ping_interval=settings.ping_interval,
+            ping_timeout=settings.ping_timeout,
+            max_http_buffer_size=settings.max_transport_bytes,
+            logger=False,
+            engineio_logger=False,
+            **({"transports": transports} if transports else {}),
+        )
+        self.sessions: dict[str, Session] = {}
+        self.per_user: Counter[str] = Counter()  # username -> connections
+        self.by_public_id: dict[str, Session] = {}
+        self.stats = Stats()
+        self.started = time.monotonic()
+        # Engine.IO sid -> the tornado handler of its WebSocket (for upgraded connections).
+        self.websockets: dict[str, Any] = {}
+        self.fanout = Fanout(self.sio, self.websockets)
+        #: Set by :meth:`stop`: the HTTP handler then refuses new requests.
+        self.closing = False
+        #: What :meth:`stop` waits for (requests, WebSockets, python-engineio's own tasks).
+        self.connections = ConnectionTracker(self.sio, log)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start what runs in the background (call with the event loop running)."""
+
+    async def stop(self, timeout: float = 2.0) -> None:
+        """Close every connection and wait for what served them.
+
+        New requests are refused (410); each Socket.IO session is disconnected (its rooms
+        left, the client told); each Engine.IO connection is closed (a CLOSE packet;
+        WebSockets closed; pending long-polls answered); the tasks serving the endpoint's
+        requests and WebSockets are awaited; python-engineio's own tasks (pings, its service
+        task) end. Jupyter closes the event loop after this, so nothing is left pending in it.
+
+        :param timeout: seconds to wait for the connections to end by themselves (a WebSocket
+            client answering the close frame); the ones still open then are cut, and what
+            still serves them is cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self.closing = True
+        for sid in list(self.sessions):
+            try:
+                await self.sio.disconnect(sid)
+            except Exception as error:  # the others are still closed
+                self.log.warning("collab: could not disconnect %s at shutdown: %r", sid, error)
+        await self.connections.close_all()
+        await self.sio.shutdown()
+        await self.connections.finish(deadline)
+        await self.connections.end_background()
+
+    def track(self, task: asyncio.Task[Any] | None, cut: Callable[[], None] | None) -> None:
+        """Have :meth:`stop` wait for ``task`` (see :meth:`ConnectionTracker.track`)."""
+        self.connections.track(task, cut)
+
+    # -- wiring ------------------------------------------------------------------------------
+    def register(self) -> None:
+        """Route the Socket.IO server's events here (a subclass calls it once, when ready)."""
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        #: Each protocol event's handler behind the guard, by event name.
+        self.handlers = {
+            name: self._guard(handler, name) for name, handler in self.events().items()
+        }
+        for name, handler in self.handlers.items():
+            self.sio.on(name, handler)
+        # Any other name: answered, and counted against the rate limit like every event.
+        self._guarded_unknown = self._guard(self._unknown, "unknown event")
+        self.sio.on("*", self._on_unknown)
+
+    def events(self) -> dict[str, EventHandler]:
+        """The protocol's events and their handlers, by name."""
+        return {}
+
+    def _guard(self, handler: EventHandler, name: str) -> Callable[..., Awaitable[Ack]]:
+        async def guarded(sid: str, data: Any = None, *_extra: Any) -> Ack:
+            session = self.sessions.get(sid)
+            if session is None:
+                return ProtocolError("not_connected", "this session is not connected").ack()
+            self.stats.events_in += 1
+            if await self._check_output(session):
+                return ProtocolError("not_connected", "this session is not connected").ack()
+            try:
+                wait = session.event_bucket.take(time.monotonic())
+                if wait:
+                    raise ProtocolError(
+                        "rate_limited", "too many events; slow down", retry_after=round(wait, 3)
+                    )
+                if data is not None and _json_size(data) > self.settings.max_payload_bytes:
+                    raise ProtocolError(
+                        "payload_too_large",
+                        f"payloads are limited to {self.settings.max_payload_bytes} bytes",
+                    )
+                if self.on_activity is not None:
+                    self.on_activity()
+                return await handler(session, data)
+            except ProtocolError as error:
+                self.stats.errors += 1
+                return error.ack()
+            except Exception:
+                self.stats.errors += 1
+                self.log.exception("collab: %s from %s failed", name, session.user.username)
+                return ProtocolError("internal_error", "the server failed; see its log").ack()
+
+        return guarded
+
+    async def _on_unknown(self, event: str, sid: str, *_args: Any) -> Ack:
+        return await self._guarded_unknown(sid, event)
+
+    async def _on_reserved_event(self, eio_sid: str, namespace: str, name: str) -> Ack:
+        """An event named ``connect``, ``disconnect``, ``*`` (or not named): unknown."""
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None:
+            return ProtocolError("not_connected", "this session is not connected").ack()
+        return await self._guarded_unknown(sid, name)
+
+    async def _on_bad_packet(self, eio_sid: str, data: Any, error: Exception) -> Ack | None:
+        """A packet python-socketio could not decode: counted like an event, logged in one
+        line (the first per connection), answered ``invalid_payload`` when it asked; a
+        connection that keeps sending them past its rate limit is closed."""
+        self.stats.errors += 1
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, "/")
+        session = self.sessions.get(sid) if sid is not None else None
+        if session is None:
+            return None
+        session.bad_packets += 1
+        level = logging.WARNING if session.bad_packets == 1 else logging.DEBUG
+        self.log.log(
+            level,
+            "collab: malformed packet from %s (session %s): %s",
+            session.user.username,
+            session.public_id,
+            str(error)[:200] or type(error).__name__,
+        )
+        if session.event_bucket.take(time.monotonic()):
+            self.log.warning(
+                "collab: closing session %s of %s: malformed packets past its rate limit",
+                session.public_id,
+                session.user.username,
+            )
+            await self.fanout.drop(eio_sid)
+            return None
+        return ProtocolError("invalid_payload", "the packet could not be decoded").ack()
+
+    async def _unknown(self, session: Session, event: str) -> Ack:
+        raise ProtocolError("unknown_event", f"unknown event '{event[:64]}'")
+
+    # -- connections -------------------------------------------------------------------------
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        info = self.identify(environ)
+        if info is None:
+            # The HTTP handler refuses these first; this is the second lock.
+            raise socketio.exceptions.ConnectionRefusedError("not authenticated")
+        session = self.open_session(sid, info, self.sio.transport(sid))
+        await self.session_opened(session)
+        return True
+
+    def open_session(self, sid: str, info: UserInfo, transport: str) -> Session:
+        """Start a session of ``info`` under ``sid``.
+
+        :param sid: the session's key (a Socket.IO sid, or a relayed session's key).
+        :param info: its user, as authenticated.
+        :param transport: shown in the log.
+        :raises ConnectionRefusedError: the user holds ``max_connections_per_user`` already.
+        """
+        limit = self.settings.max_connections_per_user
+        if self.per_user[info.username] >= limit:
+            self.log.warning(
+                "collab: refused a connection of %s: already %d open", info.username, limit
+            )
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"too many connections: a user may hold at most {limit} at once"
+            )
+        now = time.monotonic()
+        s = self.settings
+        session = Session(
+            sid=sid,
+            public_id="s-" + secrets.token_urlsafe(9),
+            user=info,
+            transport=transport,
+            send_bucket=TokenBucket(s.message_rate, s.message_burst, now),
+            event_bucket=TokenBucket(s.event_rate, s.event_burst, now),
+            presence_bucket=TokenBucket(s.presence_rate, s.presence_burst, now),
+            connected_at=now,
+        )
+        self.sessions[sid] = session
+        self.per_user[info.username] += 1
+        self.by_public_id[session.public_id] = session
+        self.log.info(
+            "collab: connect user=%s (%s) transport=%s session=%s",
+            info.username,
+            info.display_name,
+            session.transport,
+            session.public_id,
+        )
+        return session
+
+    async def _on_disconnect(self, sid: str, reason: str = "unknown") -> None:
+        await self.close_session(sid, reason)
+
+    async def close_session(self, sid: str, reason: str) -> None:
+        """End a session: out of its rooms (the rooms told), forgotten; logged with ``reason``."""
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            return
+        session.connected = False
+        self.per_user[session.user.username] -= 1
+        if self.per_user[session.user.username] <= 0:
+            del self.per_user[session.user.username]
+        self.by_public_id.pop(session.public_id, None)
+        transport = self._transport(sid, session.transport)
+        if not self.fanout.release_poll(sid):
+            self.log.debug("collab: could not release the pending poll of %s", sid)
+        await self.session_closed(session)
+        duration = time.monotonic() - session.connected_at
+        self.log.info(
+            "collab: disconnect user=%s (%s) transport=%s session=%s reason=%s after %.1fs",
+            session.user.username,
+            session.user.display_name,
+            transport,
+            session.public_id,
+            reason,
+            duration,
+        )
+
+    def _transport(self, sid: str, default: str) -> str:
+        try:
+            return str(self.sio.transport(sid))
+        except (KeyError, ValueError):
+            return default
+
+    def carrier(self, session: Session) -> str:
+        """The Socket.IO sid of the connection that carries ``session`` (its own, here)."""
+        return session.sid
+
+    async def session_opened(self, session: Session) -> None:
+        """What a subclass does when a Socket.IO session started (before it is answered)."""
+
+    async def session_closed(self, session: Session) -> None:
+        """What a subclass does when a session ended (before it is logged)."""
+
+    async def _check_output(self, session: Session) -> bool:
+        """Close a connection holding more unsent output than ``max_output_bytes`` (a client
+        that does not read); True when it was closed. It reconnects and resumes with
+        ``since``: nothing is lost, and the server's memory stays bounded."""
+        eio_sid = self.sio.manager.eio_sid_from_sid(self.carrier(session), "/")
+        if eio_sid is None:
+            return False
+        waiting = self.fanout.backlog(eio_sid)
+        if waiting <= self.settings.max_output_bytes:
+            return False
+        self.log.warning(
+            "collab: closing session %s of %s: %d bytes wait to be sent (max_output_bytes=%d)",
+            session.public_id,
+            session.user.username,
+            waiting,
+            self.settings.max_output_bytes,
+        )
+        await self.fanout.drop(eio_sid)
+        return True
+
+    # -- introspection -----------------------------------------------------------------------
+    def room_summaries(self) -> list[dict[str, Any]]:
+        """The rooms with members, for ``GET collab/api/rooms``."""
+        return []
+
+    def stats_summary(self) -> dict[str, Any]:
+        """The counters, for ``GET collab/api/stats``."""
+        return {
+            "connections": len(self.sessions),
+            "events_in": self.stats.events_in,
+            "errors": self.stats.errors,
+            "uptime": round(time.monotonic() - self.started, 3),
+        }
+
+
+def _json_size(data: Any) -> int:
+    """An upper bound of the payload's JSON size in bytes (ASCII-escaped JSON)."""
+    try:
+        return len(json.dumps(data, separators=(",", ":")))
+    except (TypeError, ValueError):
+        return 0
