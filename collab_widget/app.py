@@ -14,12 +14,16 @@ from traitlets import Bool, Float, Int, Type, Unicode, default
 
 from .handlers import RoomsHandler, StatsHandler, socketio_handler
 from .history import BaseHistoryStore
+from .hub.config import SERVICE_URL_ENV
 from .identity import jupyter_identity
 from .limits import HISTORY_PAGE_SIZE, MAX_TEXT_LENGTH
 from .local_backend import LocalBackend
+from .relay import RelayService
 from .service import CollabService
+from .sessions import SocketService
 from .settings import ServiceSettings
 from .store import SQLiteHistoryStore
+from .upstream import Upstream
 
 
 class CollabApp(ExtensionApp):
@@ -107,6 +111,19 @@ class CollabApp(ExtensionApp):
         help="Seconds to wait for a pong before a client counts as disconnected.",
     )
 
+    class_service_url = Unicode(
+        "",
+        config=True,
+        help="The JupyterHub class service this server relays its rooms to (e.g. "
+        "http://127.0.0.1:10111/services/collab/), authenticated with the server's "
+        "JUPYTERHUB_API_TOKEN. Default: $COLLAB_SERVICE_URL, which configure_hub(c) sets for "
+        "every server of the Hub. Empty (no Hub, or no service): rooms live in this server.",
+    )
+
+    @default("class_service_url")
+    def _default_class_service_url(self) -> str:
+        return os.environ.get(SERVICE_URL_ENV, "")
+
     store_class = Type(
         default_value=SQLiteHistoryStore,
         klass=BaseHistoryStore,
@@ -120,20 +137,45 @@ class CollabApp(ExtensionApp):
     def _default_history_path(self) -> str:
         return os.path.join(jupyter_data_dir(), "collab_widget", "history.sqlite3")
 
-    def initialize_settings(self) -> None:
+    def build_backend(self, backend_class: type[LocalBackend] = LocalBackend) -> LocalBackend:
+        """The room backend these settings describe, with its history store open.
+
+        :param backend_class: :class:`LocalBackend` or a subclass (the class service's).
+        """
         # A subclass of BaseHistoryStore (traitlets checked it), called like its constructor.
         build_store = cast("Callable[[str, int, bool, float], BaseHistoryStore]", self.store_class)
         store = build_store(
             self.history_path, self.history_limit, self.history_fsync, self.history_busy_timeout
         )
         store.open_now()
-        backend = LocalBackend(
+        return backend_class(
             store,
             self.history_limit,
             self.max_rooms_per_session,
             self.log,
             empty_room_grace=self.empty_room_grace,
         )
+
+    def initialize_settings(self) -> None:
+        self.service: SocketService
+        token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+        if self.class_service_url and token:
+            self.service = RelayService(
+                ServiceSettings.from_config(self),
+                jupyter_identity,
+                self.log,
+                Upstream(self.class_service_url, token, self.log),
+                owner=os.environ.get("JUPYTERHUB_USER", ""),
+                on_activity=self._touch_activity,
+            )
+            self.log.info(
+                "collab: Socket.IO at collab/socket.io/, rooms at the class service %s",
+                self.class_service_url,
+            )
+            return
+        if self.class_service_url:
+            self.log.warning("collab: class_service_url is set but not JUPYTERHUB_API_TOKEN")
+        backend = self.build_backend()
         self.service = CollabService(
             ServiceSettings.from_config(self),
             backend,

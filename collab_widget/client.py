@@ -234,6 +234,11 @@ class CollabClient:
         self._supervisor: asyncio.Task[None] | None = None
         self.sio.on("disconnect", self._on_sio_disconnect)
         self.sio.on("message", self._on_message)
+        self.sio.on("service", self._on_service)
+        #: On a JupyterHub with the class service: ``connected``, ``reconnecting`` (the
+        #: server lost the service; rooms are re-joined when it is back) or ``refused``;
+        #: None on a server whose rooms are its own.
+        self.service_state: str | None = None
 
     def _http_session(self) -> aiohttp.ClientSession:
         # One session and cookie jar for every connection of this client: an anonymous user
@@ -339,7 +344,8 @@ class CollabClient:
 
         Server events: ``message`` (each message of a room joined with :meth:`join` once,
         in ``seq`` order, also those missed while disconnected), ``joined``, ``left``,
-        ``presence``, ``connect_error``. The client's own: ``connect`` (every (re)connect),
+        ``presence``, ``service`` (on a JupyterHub: the server's link to the class service,
+        ``{"state": ...}``), ``connect_error``. The client's own: ``connect`` (every (re)connect),
         ``disconnect`` (with the reason), ``rejoin`` (a room re-joined and caught up after a
         reconnect, with its join acknowledgement).
 
@@ -348,7 +354,7 @@ class CollabClient:
         """
         if event not in self._handlers:
             self._handlers[event] = []
-            if event not in LOCAL_EVENTS and event != "message":
+            if event not in LOCAL_EVENTS and event not in ("message", "service"):
                 self.sio.on(event, self._dispatcher(event))
         self._handlers[event].append(handler)
 
@@ -654,6 +660,23 @@ class CollabClient:
         if not self._closed:
             log.info("collab client: disconnected (%s)", reason)
         await self._emit_local("disconnect", reason)
+
+    async def _on_service(self, data: Any = None) -> None:
+        """The server's link to the class service changed: when it went, the rooms are
+        gone there; when it is back, they are re-joined with ``since`` (and caught up)."""
+        state = data.get("state") if isinstance(data, dict) else None
+        if not isinstance(state, str):
+            return
+        previous, self.service_state = self.service_state, state
+        if state == "reconnecting" or (state == "connected" and previous == "reconnecting"):
+            log.info("collab client: the class service is %s", state)
+            for state_ in self._rooms.values():
+                state_.joined = False
+                state_.catching_up = False
+                state_.held.clear()  # the re-join's catch-up brings them in order
+            self._wake.set()
+            self._notify()
+        await self._emit_local("service", data)
 
     def _need_rejoin(self, room: str) -> None:
         state = self._rooms.get(room)

@@ -2,9 +2,16 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 
-import { IClientToServerEvents, IServerToClientEvents } from './protocol';
+import { IClientToServerEvents, IServerToClientEvents, IServiceEvent } from './protocol';
 import { RoomSession } from './room/roomSession';
-import { ConnectionState, ICollabConnection, ILogEntry, IRoomLease, IRoomSession } from './tokens';
+import {
+  ConnectionState,
+  ICollabConnection,
+  ILogEntry,
+  IRoomLease,
+  IRoomSession,
+  ServiceState
+} from './tokens';
 import { getCookie } from './util';
 
 type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
@@ -67,6 +74,10 @@ export class CollabConnection implements ICollabConnection {
   get transport(): string {
     return this._transport;
   }
+  get serviceState(): ServiceState {
+    return this._serviceState;
+  }
+
   get rtt(): number | null {
     return this._rtt;
   }
@@ -204,6 +215,11 @@ export class CollabConnection implements ICollabConnection {
     } else {
       session.addLog('state', `${this._state}…`);
     }
+    if (this._serviceState === 'connected') {
+      session.addLog('connect', 'connected to the class service');
+    } else if (this._serviceState === 'reconnecting') {
+      session.addLog('state', 'reconnecting to the class service…');
+    }
   }
 
   private _connectedText(): string {
@@ -267,6 +283,7 @@ export class CollabConnection implements ICollabConnection {
         session.onDisconnected();
       }
       this._setTransport('');
+      this._serviceState = ''; // told again by the server after the reconnect
       this._rtt = null;
       this._log('disconnect', `disconnected (${reason})`);
       if (socket.active) {
@@ -305,6 +322,33 @@ export class CollabConnection implements ICollabConnection {
     socket.on('presence', event => {
       this._rooms.get(event.room)?.session.onPresenceEvent(event);
     });
+    socket.on('service', event => this._onService(event));
+  }
+
+  /** The server's link to the JupyterHub class service changed (see IServiceEvent). */
+  private _onService(event: IServiceEvent): void {
+    const previous = this._serviceState;
+    const state = event?.state;
+    if (state !== 'connected' && state !== 'reconnecting' && state !== 'refused') {
+      return;
+    }
+    this._serviceState = state;
+    this._statusChanged.emit(undefined);
+    if (state === 'refused') {
+      this._log('error', `the class service refused this session: ${event.message ?? ''}`);
+    } else if (state === 'reconnecting') {
+      this._log('disconnect', 'reconnecting to the class service');
+      for (const { session } of this._rooms.values()) {
+        session.onDisconnected();
+      }
+    } else if (previous !== 'connected') {
+      this._log('connect', 'connected to the class service');
+      if (previous === 'reconnecting') {
+        for (const { session } of this._rooms.values()) {
+          session.join();
+        }
+      }
+    }
   }
 
   private _scheduleManualReconnect(): void {
@@ -358,6 +402,7 @@ export class CollabConnection implements ICollabConnection {
   private _started = false;
   private _state: ConnectionState = 'connecting';
   private _transport = '';
+  private _serviceState: ServiceState = '';
   private _rtt: number | null = null;
   private _rttInFlight = false;
   private _rttTimer: number;

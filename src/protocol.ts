@@ -142,11 +142,22 @@ export interface ILeftEvent {
 }
 
 /** The events the server sends to a client. */
+/**
+ * On a JupyterHub with the class service: the server's link to it. `reconnecting`: the
+ * rooms are gone there until it is back; `connected` (again): re-join them with `since`;
+ * `refused`: this session cannot join class rooms (`message` says why).
+ */
+export interface IServiceEvent {
+  state: 'connected' | 'reconnecting' | 'refused';
+  message?: string;
+}
+
 export interface IServerToClientEvents {
   message: (msg: IMessage) => void;
   joined: (event: IJoinedEvent) => void;
   left: (event: ILeftEvent) => void;
   presence: (event: IPresenceEvent) => void;
+  service: (event: IServiceEvent) => void;
 }
 
 /** The events a client sends to the server (each with an acknowledgement). */

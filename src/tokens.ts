@@ -17,6 +17,12 @@ import type {
 /** The state of the tab's connection. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
+/**
+ * Where the rooms live: '' in this Jupyter server; on a JupyterHub, the state of the
+ * server's link to the class service (see IServiceEvent).
+ */
+export type ServiceState = '' | 'connected' | 'reconnecting' | 'refused';
+
 /** One line of an event log. */
 export interface ILogEntry {
   /** Increasing id, unique within one log. */
@@ -103,6 +109,8 @@ export interface ICollabConnection {
   readonly state: ConnectionState;
   /** `websocket`, `polling` or '' while not connected. */
   readonly transport: string;
+  /** The server's link to the JupyterHub class service ('' without one). */
+  readonly serviceState: ServiceState;
   /** Latest round-trip time in milliseconds, or null before the first measurement. */
   readonly rtt: number | null;
   /** The Socket.IO sid of the current connection (never shown to other users). */

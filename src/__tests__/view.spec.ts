@@ -101,6 +101,18 @@ describe('statusOf', () => {
       text: 'reconnecting…'
     });
   });
+
+  it('tells a lost class service apart from a lost connection', () => {
+    expect(statusOf({ ...conn, serviceState: 'reconnecting' }, joined)).toEqual({
+      state: 'service-reconnecting',
+      text: 'class service unreachable · reconnecting…'
+    });
+    expect(statusOf({ ...conn, serviceState: 'connected' }, joined).state).toBe('connected');
+    // the tab's own connection going is what shows first
+    expect(
+      statusOf({ ...conn, state: 'reconnecting', serviceState: 'reconnecting' }, joined).state
+    ).toBe('reconnecting');
+  });
 });
 
 describe('message items', () => {

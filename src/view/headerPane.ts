@@ -104,11 +104,16 @@ export class HeaderPane {
 
 /** The status line: `state` is the connection state, or `error` when the join was refused. */
 export function statusOf(
-  c: Pick<ICollabConnection, 'state' | 'transport' | 'rtt'>,
+  c: Pick<ICollabConnection, 'state' | 'transport' | 'rtt'> &
+    Partial<Pick<ICollabConnection, 'serviceState'>>,
   session: Pick<IRoomSession, 'joined' | 'joinError'> | null
 ): { state: string; text: string } {
   if (session?.joinError) {
     return { state: 'error', text: `${session.joinError.code}: ${session.joinError.message}` };
+  }
+  if (c.state === 'connected' && c.serviceState === 'reconnecting') {
+    // This tab's connection is fine; the server lost the JupyterHub class service.
+    return { state: 'service-reconnecting', text: 'class service unreachable · reconnecting…' };
   }
   if (c.state === 'connected') {
     if (session && !session.joined) {
