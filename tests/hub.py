@@ -46,7 +46,7 @@ SINGLEUSER = Path(sys.prefix) / "bin" / "jupyterhub-singleuser"
 PASSWORD = "collab-test-password"
 SERVICE_NAME = "collab"
 #: The scopes of the ``tester`` service, whose token drives the Hub in tests.
-TESTER_SCOPES = ["admin:users", "admin:servers", "admin:groups", "tokens"]
+TESTER_SCOPES = ["admin:users", "admin:servers", "admin:groups", "tokens", "shares"]
 DEFAULT_USERS = ("alice", "bob", "carol")
 
 

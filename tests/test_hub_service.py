@@ -187,3 +187,18 @@ async def test_a_revoked_token_is_disconnected(hub: LocalHub, direct: Any):  # n
     hub.revoke_token("carol", token)
     # token_check_interval=2 in the fixture
     await until(lambda: not student.sio.connected, timeout=10, what="the disconnect")
+
+
+async def test_a_guest_of_a_shared_server_is_refused_with_a_message(hub: LocalHub):  # noqa: F811
+    hub.api("POST", "shares/alice/", {"user": "carol"})  # JupyterHub's sharing
+    try:
+        async with CollabClient(hub.server_url("alice"), token=hub.user_token("carol")) as guest:
+            refused = await guest.call("join", {"room": "class-101"})
+            assert refused["error"]["code"] == "forbidden"
+            assert "owner of this server" in refused["error"]["message"]
+            assert guest.service_state is None  # never relayed
+        async with client(hub, "alice") as alice:  # the owner is not affected
+            await until(lambda: alice.service_state == "connected", what="alice's relay")
+            assert (await alice.join("class-101"))["you"]["username"] == "alice"
+    finally:
+        hub.api("DELETE", "shares/alice/", {"user": "carol"})
