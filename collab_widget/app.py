@@ -160,12 +160,13 @@ class CollabApp(ExtensionApp):
         self.service: SocketService
         token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
         if self.class_service_url and token:
+            owner = os.environ.get("JUPYTERHUB_USER", "")
             self.service = RelayService(
                 ServiceSettings.from_config(self),
                 jupyter_identity,
                 self.log,
-                Upstream(self.class_service_url, token, self.log),
-                owner=os.environ.get("JUPYTERHUB_USER", ""),
+                Upstream(self.class_service_url, token, self.log, key=owner),
+                owner=owner,
                 on_activity=self._touch_activity,
             )
             self.log.info(

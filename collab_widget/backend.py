@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import socketio
 
-from .fanout import Fanout, Frame
+from .fanout import Fanout, Frame, event_frame
 from .history import Message
 from .protocol import SendRequest
 from .rooms import Membership, Room, Session
@@ -40,12 +41,18 @@ class Joined:
         oldest ones after ``since``.
     :param has_more: there are older messages (no ``since``) or newer ones past this page
         (with ``since``: page on with ``history {after}``).
+    :param members: the room's members (``Member.public()``), the joining user among them.
+    :param color: the joining user's colour in the room.
+    :param last_seq: the room's highest ``seq`` when it was joined.
     """
 
     room: Room
     membership: Membership | None
     history: list[Message]
     has_more: bool
+    members: list[dict[str, Any]]
+    color: str
+    last_seq: int
 
 
 class RoomBackend(ABC):
@@ -161,6 +168,20 @@ class RoomBackend(ABC):
         """
 
     # -- delivery ----------------------------------------------------------------------------
+    def deliver_message(self, room: str, message: Message) -> int:
+        """Send a just stored message to every session in its room (a backend shared by
+        several processes delivers them in ``seq`` order itself); how many it was handed to."""
+        return self.broadcast(room, event_frame("message", message))
+
+    def presence_changed(self, room: str, session: Session, state: dict[str, Any] | None) -> None:
+        """A session of this process set (or, with None, cleared) its presence in ``room``;
+        a backend shared by several processes tells the others."""
+        del room, session, state  # one process: nobody else to tell
+
+    #: Called by a shared backend with ``(room, session public id, username, state or None)``
+    #: for presence from other processes (set by the service).
+    on_presence: Callable[[str, str, str, dict[str, Any] | None], None] | None = None
+
     @abstractmethod
     def broadcast(self, room: str, frame: Frame, skip_sid: str | None = None) -> int:
         """Send an encoded event to every session in a room.

@@ -61,7 +61,7 @@ class LocalBackend(RoomBackend):
         try:
             room = await self._room(name)
             if name in session.rooms:
-                return Joined(room, None, *await self._page(name, since, page))
+                return self._joined(session, room, None, *await self._page(name, since, page))
             key = room_key(name)
             # Receive the room's frames from before the read: a message stored meanwhile
             # arrives as an event (the client keys messages by seq), none falls between.
@@ -73,9 +73,21 @@ class LocalBackend(RoomBackend):
             except BaseException:
                 await self.exit(session, key)
                 raise
-            return Joined(room, self.registry.join(session, name), history, has_more)
+            membership = self.registry.join(session, name)
+            return self._joined(session, room, membership, history, has_more)
         finally:
             self.registry.release(name)
+
+    @staticmethod
+    def _joined(
+        session: Session,
+        room: Room,
+        membership: Membership | None,
+        history: list[Message],
+        has_more: bool,
+    ) -> Joined:
+        color = room.members[session.user.username].color
+        return Joined(room, membership, history, has_more, room.member_list(), color, room.last_seq)
 
     async def _page(self, name: str, since: int | None, page: int) -> tuple[list[Message], bool]:
         if since is None:

@@ -56,6 +56,7 @@ class CollabService(SocketService):
         self.presence = PresenceHub()
         self._ticker: asyncio.Task[None] | None = None
         backend.set_server(self.sio, self.fanout)
+        backend.on_presence = self._set_presence
         self.register()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -97,19 +98,15 @@ class CollabService(SocketService):
         presence = self.presence.room(room.name)
         if membership is not None:
             presence.add_recipient(session.public_id)
-        you = {
-            **session.user.public(room.members[session.user.username].color),
-            "session": session.public_id,
-        }
-        history, has_more = joined.history, joined.has_more
+        you = {**session.user.public(joined.color), "session": session.public_id}
         ack: Ack = {
             "ok": True,
             "room": room.name,
             "you": you,
-            "members": room.member_list(),
-            "history": history,
-            "has_more": has_more,
-            "last_seq": room.last_seq,
+            "members": joined.members,
+            "history": joined.history,
+            "has_more": joined.has_more,
+            "last_seq": joined.last_seq,
             "presence": presence.snapshot(exclude=session.public_id),
         }
         if membership is not None and membership.changed:
@@ -132,6 +129,7 @@ class CollabService(SocketService):
     async def _left(self, session: Session, membership: Membership) -> None:
         """After a session left a room: drop its presence, tell the room if the user left."""
         self.presence.leave(membership.room.name, session.public_id)
+        self.backend.presence_changed(membership.room.name, session, None)
         if membership.changed:
             member = membership.member
             self.backend.broadcast(
@@ -171,8 +169,7 @@ class CollabService(SocketService):
         if duplicate:
             return {"ok": True, "message": message, "duplicate": True}
         self.stats.messages_in += 1
-        frame = event_frame("message", message)
-        self.stats.messages_out += self.backend.broadcast(room.name, frame)
+        self.stats.messages_out += self.backend.deliver_message(room.name, message)
         return {"ok": True, "message": message}
 
     async def _history(self, session: Session, data: Any) -> Ack:
@@ -197,14 +194,20 @@ class CollabService(SocketService):
             raise ProtocolError(
                 "rate_limited", "too many presence updates", retry_after=round(wait, 3)
             )
-        room = self.presence.room(request.room)
-        if request.state is None:
-            room.remove(session.public_id)
-        else:
-            room.update(
-                session.public_id, session.user.username, request.state, time.monotonic(), now_ms()
-            )
+        self._set_presence(request.room, session.public_id, session.user.username, request.state)
+        self.backend.presence_changed(request.room, session, request.state)
         return {"ok": True}
+
+    def _set_presence(
+        self, room: str, public_id: str, username: str, state: dict[str, Any] | None
+    ) -> None:
+        """A session's presence in a room (None: cleared); also what another process of a
+        shared backend reports (``backend.on_presence``)."""
+        entries = self.presence.room(room)
+        if state is None:
+            entries.remove(public_id)
+        else:
+            entries.update(public_id, username, state, time.monotonic(), now_ms())
 
     async def _presence_loop(self) -> None:
         interval = 1.0 / self.settings.presence_hz

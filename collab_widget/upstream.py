@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 from collections.abc import Callable
@@ -55,7 +56,11 @@ class Upstream:
     """One Socket.IO connection (WebSocket) to the class service.
 
     :param url: the service's URL, e.g. ``http://127.0.0.1:10111/services/collab/`` (its
-        Socket.IO endpoint is ``socket.io/`` under it).
+        Socket.IO endpoint is ``socket.io/`` under it); with several processes, their URLs
+        separated by commas.
+    :param key: picks this server's process among several (its user name): servers spread
+        evenly, each always starts with the same one; when that one cannot be reached, the
+        next in the list is tried.
     :param token: this server's ``JUPYTERHUB_API_TOKEN`` (sent as ``Authorization``).
     :param log: where connects, disconnects and failures are logged.
     :param ack_timeout: seconds to wait for the service's acknowledgement.
@@ -71,15 +76,17 @@ class Upstream:
         url: str,
         token: str,
         log: logging.Logger,
+        key: str = "",
         ack_timeout: float = 10.0,
         hold_seconds: float = 10.0,
         max_held: int = 256,
         reconnect_delay: float = 0.5,
         reconnect_delay_max: float = 5.0,
     ) -> None:
-        parts = urlsplit(url)
-        self.url = f"{parts.scheme}://{parts.netloc}"
-        self.path = parts.path.rstrip("/") + "/socket.io"
+        self.targets = [_target(u) for u in url.split(",") if u.strip()]
+        digest = hashlib.sha256(key.encode("utf-8")).digest()
+        #: The index in :attr:`targets` of the process this relay uses (or tries next).
+        self.current = int.from_bytes(digest[:4], "big") % len(self.targets)
         self.token = token
         self.log = log
         self.ack_timeout = ack_timeout
@@ -137,12 +144,13 @@ class Upstream:
         failures = 0
         while self.state != "closed":
             self._gone.clear()
+            origin, path = self.targets[self.current]
             try:
                 await self.client.connect(
-                    self.url,
+                    origin,
                     headers={"Authorization": f"token {self.token}"},
                     transports=["websocket"],
-                    socketio_path=self.path,
+                    socketio_path=path,
                     wait_timeout=self.ack_timeout,
                 )
             except Exception as error:
@@ -150,10 +158,14 @@ class Upstream:
                 if failures == 1 or failures % 60 == 0:
                     self.log.warning(
                         "collab: cannot reach the class service at %s%s (%s); retrying",
-                        self.url,
-                        self.path,
+                        origin,
+                        path,
                         error,
                     )
+                # Fail over to the next process at once; pause once all were tried.
+                self.current = (self.current + 1) % len(self.targets)
+                if failures % len(self.targets):
+                    continue
                 await asyncio.sleep(delay * random.uniform(0.75, 1.25))
                 delay = min(delay * 2, self.reconnect_delay_max)
                 continue
@@ -323,10 +335,18 @@ class Upstream:
 
     def summary(self) -> dict[str, Any]:
         """For ``GET collab/api/stats``."""
+        origin, path = self.targets[self.current]
         return {
             "state": self.state,
+            "service": origin + path.removesuffix("socket.io"),
             "connects": self.connects,
             "sessions": len(self._locals),
             "held": len(self._held),
             "held_total": self.held_total,
         }
+
+
+def _target(url: str) -> tuple[str, str]:
+    """``(origin, Socket.IO path)`` of a service URL."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/") + "/socket.io"

@@ -4,6 +4,7 @@
 #                             the built JupyterLab extension; node_modules with the TypeScript
 #                             tools (jlpm install)
 #   scripts/setup.sh --test   the same plus the test tools: Debian's Chromium for the browser tests
+#                             and Debian's redis-server for the multi-process Hub service tests
 # Needs python3 (>= 3.10) and Node.js (for building the labextension from source).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,8 @@ apt_install() {
 command -v node >/dev/null || apt_install node nodejs npm
 if [ "$want_test" = 1 ]; then
   apt_install chromium chromium fonts-dejavu-core
+  # the tests start their own servers (tests/redisserver.py), never the system's on 6379
+  apt_install redis-server redis-server
 fi
 
 PYTHON=${PYTHON:-python3}

@@ -385,6 +385,21 @@ configure_hub(
                 return pid
         return None
 
+    def service_pids(self) -> dict[str, int]:
+        """The managed services' pids by service name (``collab``, ``collab-1``, ...)."""
+        if self.process is None:
+            return {}
+        found: dict[str, int] = {}
+        for pid in _children(self.process.pid):
+            if "collab_widget.hub" in " ".join(_cmdline(pid)):
+                found[_environ(pid).get("JUPYTERHUB_SERVICE_NAME", "?")] = pid
+        return found
+
+    def kill_pid(self, pid: int) -> None:
+        """SIGKILL one of the Hub's processes (a service replica), as a crash would."""
+        self._remember_descendants()
+        os.kill(pid, signal.SIGKILL)
+
     def kill_service(self) -> int:
         """SIGKILL the managed service; returns its pid.
 
@@ -533,3 +548,13 @@ def _alive(pid: int) -> bool:
             return True
         return True
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _environ(pid: int) -> dict[str, str]:
+    """A process's environment (empty when it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, _, v in pairs}

@@ -153,3 +153,24 @@ async def test_one_frame_per_relay_naming_its_sessions():
     for s in (a2, b1):
         await backend.exit(s, room_key("r"))
     assert backend.routes == {}
+
+
+def test_configure_hub_with_replicas_and_redis():
+    c = Config()
+    configure_hub(c, url="http://10.0.0.5:9000", replicas=3, redis_url="redis://:pw@r:6379/0")
+    services = c.JupyterHub.services
+    assert [s["name"] for s in services] == ["collab", "collab-1", "collab-2"]
+    assert [s["url"] for s in services] == [f"http://10.0.0.5:{9000 + i}" for i in range(3)]
+    for s in services:
+        options = json.loads(s["environment"][SERVICE_CONFIG_ENV])
+        assert options["redis_url"] == "redis://:pw@r:6379/0"
+        assert options["access_scope"] == SCOPE  # every replica accepts the one scope
+    urls = c.Spawner.environment["COLLAB_SERVICE_URL"].split(",")
+    assert urls == [
+        "http://10.0.0.5:9000/services/collab/",
+        "http://10.0.0.5:9001/services/collab-1/",
+        "http://10.0.0.5:9002/services/collab-2/",
+    ]
+    assert "redis" not in c.Spawner.environment["COLLAB_SERVICE_URL"]  # servers never see it
+    with pytest.raises(ValueError, match="redis_url"):
+        configure_hub(Config(), replicas=2)

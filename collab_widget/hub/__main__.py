@@ -69,9 +69,25 @@ def build(options: dict[str, Any]) -> tuple[ClassService, HubTokens]:
     settings.setdefault("history_path", os.path.join(data_dir, "history.sqlite3"))
     app = CollabApp(**settings)
     app.log = log
-    backend = app.build_backend(RelayedBackend)
-    assert isinstance(backend, RelayedBackend)
-    tokens = HubTokens(HubAuth(), log)
+    backend: RelayedBackend
+    redis_url = options.get("redis_url")
+    if redis_url:
+        from .redis_backend import RedisBackend
+
+        backend = RedisBackend(
+            redis_url,
+            app.history_limit,
+            app.max_rooms_per_session,
+            log,
+            empty_room_grace=app.empty_room_grace,
+        )
+    else:
+        built = app.build_backend(RelayedBackend)
+        assert isinstance(built, RelayedBackend)
+        backend = built
+    scope = options.get("access_scope")
+    auth = HubAuth(access_scopes={scope}) if scope else HubAuth()
+    tokens = HubTokens(auth, log)
     service = ClassService(
         ServiceSettings.from_config(app),
         backend,
@@ -80,7 +96,10 @@ def build(options: dict[str, Any]) -> tuple[ClassService, HubTokens]:
         token_check_interval=float(options.get("token_check_interval", 60.0)),
         max_relays_per_user=int(options.get("max_relays_per_user", 4)),
     )
-    log.info("collab: class service, history in %s", app.history_path)
+    if redis_url:
+        log.info("collab: class service, rooms shared through Redis")
+    else:
+        log.info("collab: class service, history in %s", app.history_path)
     return service, tokens
 
 
@@ -108,8 +127,9 @@ async def serve(options: dict[str, Any]) -> None:
 
 def main() -> None:
     logging.basicConfig(
-        level=logging.INFO, format="[collab-service %(levelname)1.1s %(asctime)s] %(message)s"
+        level=logging.WARNING, format="[collab-service %(levelname)1.1s %(asctime)s] %(message)s"
     )
+    log.setLevel(logging.INFO)
     asyncio.run(serve(json.loads(os.environ.get(SERVICE_CONFIG_ENV) or "{}")))
 
 
