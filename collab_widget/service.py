@@ -31,15 +31,10 @@ from .settings import ServiceSettings
 class CollabService(SocketService):
     """Protocol v1's rooms: membership, chat and presence on top of a room backend.
 
-    :param settings: limits and timings.
     :param backend: rooms, history and delivery (:class:`~.local_backend.LocalBackend` in one
         process); the service hands it its Socket.IO server and closes it on :meth:`stop`.
-    :param identify: the user of a new connection from its ``environ``; None refuses it
-        (:func:`~.identity.jupyter_identity` on a Jupyter server).
-    :param log: where connects, disconnects and failures are logged.
-    :param on_activity: called on every client event, so Jupyter's idle culling sees chat
-        as activity.
-    :param transports: the Engine.IO transports accepted (default: polling and WebSocket).
+
+    The other parameters are :class:`~.sessions.SocketService`'s.
     """
 
     def __init__(

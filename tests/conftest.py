@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,15 @@ class Inbox:
 
 def inbox(client: CollabClient, event: str) -> Inbox:
     return Inbox(client, event)
+
+
+async def until(check: Callable[[], bool], timeout: float = 15.0, what: str = "it") -> None:
+    """Wait until ``check()`` holds (polling), or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 def test_root() -> Path:

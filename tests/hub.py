@@ -37,6 +37,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
+from collab_widget.client import CollabClient
+
 from .jupyter import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -334,6 +336,10 @@ configure_hub(
         made = self.api("POST", f"users/{quote(user)}/tokens", body)
         self._token_ids[str(made["token"])] = str(made["id"])
         return str(made["token"])
+
+    def client(self, user: str, **kw: Any) -> CollabClient:
+        """A Python client of ``user``'s own server, with a new token of ``user``."""
+        return CollabClient(self.server_url(user), token=self.user_token(user), **kw)
 
     def revoke_token(self, user: str, token: str) -> None:
         """Revoke a token made by :meth:`user_token`."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -18,6 +16,7 @@ import pytest
 
 from collab_widget.client import CollabClient, ConnectionCut
 
+from .conftest import until
 from .jupyter import SHARED_TOKEN, JupyterServer
 
 SERVER_ARGS = ["--CollabApp.message_rate=1000", "--CollabApp.message_burst=1000"]
@@ -112,14 +111,6 @@ class CutProxy:
             writer.write(data)
             await writer.drain()
         writer.transport.abort()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Wait until ``predicate()`` holds (polling), or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
 
 
 async def close(*clients: CollabClient) -> None:

@@ -5,32 +5,20 @@ stored once and seen once by every member."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import pytest
 
-from collab_widget.client import CollabClient
-
-from .conftest import inbox
+from .conftest import inbox, until
 from .hub import LocalHub
 from .hub_fixtures import hub  # noqa: F401 (a fixture)
-
-
-async def until(check: Callable[[], bool], timeout: float = 15.0, what: str = "it") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.timeout(300)
 async def test_the_service_is_killed_and_restarted(hub: LocalHub):  # noqa: F811
     room = "through-a-crash"
     # The Hub notices a dead managed service within ~33 s: sends keep trying that long.
-    alice = CollabClient(hub.server_url("alice"), token=hub.user_token("alice"), send_timeout=120)
-    bob = CollabClient(hub.server_url("bob"), token=hub.user_token("bob"))
+    alice = hub.client("alice", send_timeout=120)
+    bob = hub.client("bob")
     async with alice, bob:
         states: list[str] = []
         alice.on("service", lambda event: states.append(event["state"]))

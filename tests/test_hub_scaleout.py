@@ -8,15 +8,14 @@ import asyncio
 import hashlib
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import socketio
 
 from collab_widget.client import CollabClient
 
-from .conftest import inbox
+from .conftest import inbox, until
 from .delayproxy import DelayProxy
 from .hub import LocalHub
 from .redisserver import RedisServer
@@ -53,26 +52,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory, proxy: DelayProxy) -> Iterator
         yield local_hub
 
 
-def client(hub: LocalHub, user: str, **kw: Any) -> CollabClient:
-    return CollabClient(hub.server_url(user), token=hub.user_token(user), **kw)
-
-
-async def until(check: Callable[[], bool], timeout: float = 15.0, what: str = "it") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def connected(*clients: CollabClient) -> None:
     await until(lambda: all(c.service_state == "connected" for c in clients), what="relays")
 
 
 async def test_a_room_spans_both_processes(hub: LocalHub):
     room = "spans"
-    async with client(hub, "alice") as alice, client(hub, "bob") as bob:
-        async with client(hub, "carol") as carol:
+    async with hub.client("alice") as alice, hub.client("bob") as bob:
+        async with hub.client("carol") as carol:
             await connected(alice, bob, carol)
             boxes = {c: inbox(c, "message") for c in (alice, bob, carol)}
             joins_at_bob = inbox(bob, "joined")
@@ -85,7 +72,7 @@ async def test_a_room_spans_both_processes(hub: LocalHub):
             colors = [m["color"] for m in ack["members"]]
             assert len(set(colors)) == 3, "one colour per member, across processes"
             # a second session of alice on the other process: still one member
-            async with client(hub, "alice") as alice2:
+            async with hub.client("alice") as alice2:
                 await connected(alice2)
                 await alice2.join(room)
                 senders = [alice, bob, carol, alice2]
@@ -122,7 +109,7 @@ async def test_a_room_spans_both_processes(hub: LocalHub):
 
 async def test_a_resend_through_the_other_process_is_recognised(hub: LocalHub):
     room = "dedupe"
-    async with client(hub, "alice") as alice:
+    async with hub.client("alice") as alice:
         await connected(alice)
         await alice.join(room)
         first = await alice.send(room, "once", client_id="same-id")
@@ -149,8 +136,8 @@ async def test_a_resend_through_the_other_process_is_recognised(hub: LocalHub):
 
 async def test_a_killed_process_fails_over_and_loses_nothing(hub: LocalHub):
     room = "failover"
-    alice = client(hub, "alice", send_timeout=60)  # on process 1, which is killed
-    bob = client(hub, "bob")
+    alice = hub.client("alice", send_timeout=60)  # on process 1, which is killed
+    bob = hub.client("bob")
     async with alice, bob:
         await connected(alice, bob)
         at_bob, at_alice = inbox(bob, "message"), inbox(alice, "message")
@@ -199,7 +186,7 @@ async def test_redis_away_sends_are_refused_presence_goes_on(
     hub: LocalHub, redis_server: RedisServer
 ):
     room = "redis-away"
-    async with client(hub, "alice") as alice, client(hub, "carol") as carol:
+    async with hub.client("alice") as alice, hub.client("carol") as carol:
         await connected(alice, carol)  # both on process 1
         await alice.join(room)
         await carol.join(room)
@@ -233,7 +220,7 @@ async def test_redis_away_sends_are_refused_presence_goes_on(
 
 async def test_slow_redis_loses_nothing_and_adds_its_delay(hub: LocalHub, proxy: DelayProxy):
     room = "slow"
-    async with client(hub, "alice") as alice, client(hub, "bob") as bob:
+    async with hub.client("alice") as alice, hub.client("bob") as bob:
         await connected(alice, bob)
         await alice.join(room)
         await bob.join(room)

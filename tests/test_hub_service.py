@@ -5,7 +5,6 @@ users' servers)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,26 +13,13 @@ import socketio
 
 from collab_widget.client import CollabClient
 
-from .conftest import inbox
+from .conftest import inbox, until
 from .hub import LocalHub
 from .hub_fixtures import hub  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.timeout(240)
 
 COLLAB_SCOPE = "access:services!service=collab"
-
-
-def client(local_hub: LocalHub, user: str, **kw: Any) -> CollabClient:
-    """A Python client of ``user``'s own server, with ``user``'s token."""
-    return CollabClient(local_hub.server_url(user), token=local_hub.user_token(user), **kw)
-
-
-async def until(check: Any, timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 class Direct:
@@ -77,7 +63,7 @@ async def direct(hub: LocalHub) -> AsyncIterator[Any]:  # noqa: F811
 
 async def test_two_users_on_their_own_servers_meet_in_one_room(hub: LocalHub):  # noqa: F811
     room = "class-101"
-    async with client(hub, "alice") as alice, client(hub, "bob") as bob:
+    async with hub.client("alice") as alice, hub.client("bob") as bob:
         await until(lambda: alice.service_state == "connected", what="alice's relay")
         joined_events = inbox(alice, "joined")
         left_events = inbox(alice, "left")
@@ -89,7 +75,7 @@ async def test_two_users_on_their_own_servers_meet_in_one_room(hub: LocalHub):  
         second = await bob.join(room)
         assert sorted(m["username"] for m in second["members"]) == ["alice", "bob"]
         # bob's second session (another tab): still one member, no second "joined"
-        async with client(hub, "bob") as bob_tab:
+        async with hub.client("bob") as bob_tab:
             await until(lambda: bob_tab.service_state == "connected", what="bob's 2nd relay")
             await bob_tab.join(room)
             texts = [f"m{i}" for i in range(5)]
@@ -115,11 +101,11 @@ async def test_two_users_on_their_own_servers_meet_in_one_room(hub: LocalHub):  
         assert events and gone
 
     # history after a reconnect: bob comes back with since and gets only what he missed
-    async with client(hub, "alice") as alice:
+    async with hub.client("alice") as alice:
         await until(lambda: alice.service_state == "connected", what="alice's relay")
         await alice.join(room)
         last = (await alice.send(room, "while bob was away"))["seq"]
-    async with client(hub, "bob") as bob:
+    async with hub.client("bob") as bob:
         await until(lambda: bob.service_state == "connected", what="bob's relay")
         ack = await bob.join(room, since=last - 1)
         assert [m["text"] for m in ack["history"]] == ["while bob was away"]
@@ -140,7 +126,7 @@ async def test_tokens_the_service_refuses(hub: LocalHub, direct: Any):  # noqa: 
 
 async def test_a_students_own_token_acts_only_as_that_student(hub: LocalHub, direct: Any):  # noqa: F811
     room = "direct-room"
-    async with client(hub, "bob") as bob:
+    async with hub.client("bob") as bob:
         await until(lambda: bob.service_state == "connected", what="bob's relay")
         at_bob = inbox(bob, "message")
         await bob.join(room)
@@ -170,7 +156,7 @@ async def test_a_students_own_token_acts_only_as_that_student(hub: LocalHub, dir
 
 async def test_group_rooms_are_for_their_group(hub: LocalHub):  # noqa: F811
     room = "group:physics/lab-1"
-    async with client(hub, "alice") as alice, client(hub, "carol") as carol:
+    async with hub.client("alice") as alice, hub.client("carol") as carol:
         await until(lambda: alice.service_state == carol.service_state == "connected")
         assert (await alice.join(room))["ok"]
         refused = await carol.call("join", {"room": room})
@@ -197,7 +183,7 @@ async def test_a_guest_of_a_shared_server_is_refused_with_a_message(hub: LocalHu
             assert refused["error"]["code"] == "forbidden"
             assert "owner of this server" in refused["error"]["message"]
             assert guest.service_state is None  # never relayed
-        async with client(hub, "alice") as alice:  # the owner is not affected
+        async with hub.client("alice") as alice:  # the owner is not affected
             await until(lambda: alice.service_state == "connected", what="alice's relay")
             assert (await alice.join("class-101"))["you"]["username"] == "alice"
     finally:
