@@ -49,6 +49,11 @@ def relay_handler(service: ClassService, tokens: HubTokens) -> type[web.RequestH
             if user is None:
                 raise web.HTTPError(403)
 
+        async def open(self, *args: Any, **kwargs: Any) -> None:
+            # Small frames (acknowledgements) go out at once, not after a delayed TCP ACK.
+            self.set_nodelay(True)
+            await super().open(*args, **kwargs)
+
     return RelayHandler
 
 
