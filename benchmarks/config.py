@@ -7,6 +7,8 @@ from typing import Any
 
 SERVERS = ("ours", "b1", "b2", "b3", "b0")
 SCENARIOS = ("chat", "presence", "connections", "joinstorm", "stall")
+# The class service (JupyterHub) scenarios: ours only, compared with ours' single server.
+HUB_SCENARIOS = ("hub-chat", "hub-presence", "hub-hop")
 # A run is invalid when the load generator used more than this share of its core.
 LOADGEN_CPU_LIMIT = 0.60
 # A run is marked noisy when other processes used more than this share of either core.
@@ -87,6 +89,45 @@ class JoinStormParams:
 
 
 @dataclass(frozen=True)
+class HubChatParams:
+    """Scenario 6: chat fan-out at the class service, to relays simulated by the load
+    generator. Each shape is ``(relays, sessions per relay)``; one more relay carries the
+    sender's session (a member too, as in scenario 1)."""
+
+    shapes: tuple[tuple[int, int], ...] = ((300, 1), (30, 10))
+    rate: float = 50.0
+    warmup: float = 1.5
+    duration: float = 15.0
+    drain_limit: float = 5.0
+    text_size: int = 100
+
+
+@dataclass(frozen=True)
+class HubPresenceParams:
+    """Scenario 7: cursor presence at the class service, every member sending at ``rate`` Hz
+    through simulated relays of the given shapes."""
+
+    shapes: tuple[tuple[int, int], ...] = ((300, 1), (30, 10))
+    rate: float = 20.0
+    warmup: float = 2.0
+    duration: float = 10.0
+    probes: int = 10
+
+
+@dataclass(frozen=True)
+class HubHopParams:
+    """Scenario 8: the relay hop. ``clients`` receivers and a sender in one room of a Jupyter
+    server, with rooms at the class service (relay mode) or in the server itself."""
+
+    clients: int = 20
+    rate: float = 50.0
+    warmup: float = 1.5
+    duration: float = 20.0
+    drain_limit: float = 5.0
+    text_size: int = 100
+
+
+@dataclass(frozen=True)
 class Suite:
     """Everything one run of the benchmarks uses."""
 
@@ -98,6 +139,9 @@ class Suite:
     ramp: RampParams = field(default_factory=RampParams)
     connections: ConnectionsParams = field(default_factory=ConnectionsParams)
     joinstorm: JoinStormParams = field(default_factory=JoinStormParams)
+    hub_chat: HubChatParams = field(default_factory=HubChatParams)
+    hub_presence: HubPresenceParams = field(default_factory=HubPresenceParams)
+    hub_hop: HubHopParams = field(default_factory=HubHopParams)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,4 +158,7 @@ QUICK = Suite(
     ramp=RampParams(members=100, rates=(1.0, 20.0), warmup=0.5, step=1.5, grace=0.5, probes=5),
     connections=ConnectionsParams(connections=300, warm=30, settle=0.5, idle=0.5),
     joinstorm=JoinStormParams(clients=300),
+    hub_chat=HubChatParams(shapes=((150, 1), (15, 10)), warmup=0.5, duration=3.0, drain_limit=2.0),
+    hub_presence=HubPresenceParams(shapes=((100, 1), (10, 10)), warmup=1.0, duration=2.0, probes=5),
+    hub_hop=HubHopParams(warmup=0.5, duration=4.0, drain_limit=2.0),
 )

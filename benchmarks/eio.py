@@ -44,6 +44,18 @@ except ImportError:  # pragma: no cover - the C speedups ship with the websocket
 DEFLATE_TAIL = b"\x00\x00\xff\xff"
 OPCODE_TEXT, OPCODE_BINARY, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG = 1, 2, 8, 9, 10
 EventCallback = Callable[["EioClient", bytes, int], None]
+# What the class service sends a relay: ``to [local ids, body]``.
+TO_PREFIX = b'42["to",['
+
+
+def to_targets(buf: bytes | bytearray, start: int, end: int) -> int:
+    """How many local sessions a relay frame ``42["to",["1","2",...],...]`` in
+    ``buf[start:end]`` is for (0: another packet). Local ids never hold a comma."""
+    if not buf.startswith(TO_PREFIX, start):
+        return 0
+    first = start + len(TO_PREFIX)
+    close = buf.find(b"]", first, end)
+    return buf.count(b",", first, close) + 1 if close > first else 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,10 @@ class Target:
     path: str
     pid: int
     token: str | None = None
+    #: which variant of a scenario runs against it (e.g. a shape of simulated relays)
+    variant: str = ""
+    #: more processes of the system under test, whose CPU counts with ``pid``'s
+    pids: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +81,8 @@ class Target:
             "path": self.path,
             "pid": self.pid,
             "token": self.token,
+            "variant": self.variant,
+            "pids": list(self.pids),
         }
 
 
@@ -100,6 +118,8 @@ class EioClient(asyncio.Protocol):
         self.on_event = on_event
         self.deflate = deflate
         self.drain = False
+        # A simulated relay: count the sessions each ``to`` frame is for (event_targets).
+        self.count_targets = False
         self.raw_acks = False  # acks resolve to the raw JSON bytes of their arguments
         self.sock: socket.socket | None = None
         self.transport: asyncio.Transport | None = None
@@ -116,6 +136,8 @@ class EioClient(asyncio.Protocol):
         self.frames = 0
         self.event_frames = 0
         self.event_bytes = 0
+        self.to_frames = 0
+        self.event_targets = 0
         self.pings = 0
         self.last_seen = -1
         self.tag: Any = None
@@ -195,7 +217,8 @@ class EioClient(asyncio.Protocol):
         n = len(buf)
         pos = 0
         drain = self.drain
-        frames = drained = drained_bytes = 0
+        targets = self.count_targets
+        frames = drained = drained_bytes = to_frames = drained_targets = 0
         while n - pos >= 2:
             b0 = buf[pos]
             length = buf[pos + 1] & 0x7F
@@ -218,6 +241,11 @@ class EioClient(asyncio.Protocol):
                 # An uncompressed event frame of a draining client: count it, skip it.
                 drained += 1
                 drained_bytes += length
+                if targets:
+                    k = to_targets(buf, pos + head, end)
+                    if k:
+                        to_frames += 1
+                        drained_targets += k
             else:
                 self._frame(b0, bytes(buf[pos + head : end]), now)
             pos = end
@@ -225,6 +253,9 @@ class EioClient(asyncio.Protocol):
         if drained:
             self.event_frames += drained
             self.event_bytes += drained_bytes
+            if to_frames:
+                self.to_frames += to_frames
+                self.event_targets += drained_targets
         if buf is self.buf:
             if pos:
                 del self.buf[:pos]
@@ -270,6 +301,11 @@ class EioClient(asyncio.Protocol):
             if sub == b"2":
                 self.event_frames += 1
                 self.event_bytes += len(p)
+                if self.count_targets:
+                    k = to_targets(p, 0, len(p))
+                    if k:
+                        self.to_frames += 1
+                        self.event_targets += k
                 if self.on_event is not None and not self.drain:
                     self.on_event(self, p, now)
             elif sub == b"3":
@@ -307,17 +343,17 @@ class EioClient(asyncio.Protocol):
         """Send one Engine.IO packet (already encoded)."""
         self._write(_frame(packet, self.mask))
 
-    def emit(self, event: str, data: Any) -> None:
+    def emit(self, event: str, *args: Any) -> None:
         """Send an event without asking for an acknowledgement."""
-        self.send_raw(b"42" + json.dumps([event, data], separators=(",", ":")).encode())
+        self.send_raw(b"42" + json.dumps([event, *args], separators=(",", ":")).encode())
 
-    def call(self, event: str, data: Any) -> asyncio.Future[Any]:
+    def call(self, event: str, *args: Any) -> asyncio.Future[Any]:
         """Send an event asking for an acknowledgement; the future gets its first argument."""
         ack_id = self.next_id
         self.next_id += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.acks[ack_id] = future
-        body = json.dumps([event, data], separators=(",", ":")).encode()
+        body = json.dumps([event, *args], separators=(",", ":")).encode()
         self.send_raw(b"42" + str(ack_id).encode() + body)
         return future
 

@@ -49,8 +49,18 @@ def start(pid: int, seconds: int, svg: Path, raw: Path) -> list[subprocess.Popen
     common = ["--pid", str(pid), "--duration", str(seconds), "--rate", "100"]
     return [
         subprocess.Popen(
-            ["taskset", "-c", str(LOADGEN_CORE), "py-spy", "record", *common,
-             "--format", fmt, "-o", str(out)],
+            [
+                "taskset",
+                "-c",
+                str(LOADGEN_CORE),
+                "py-spy",
+                "record",
+                *common,
+                "--format",
+                fmt,
+                "-o",
+                str(out),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -122,8 +132,11 @@ def summarise(raw: Path) -> Profile:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [f for f in stack.split(";") if f and not f.startswith("process ")
-                  and not f.startswith("thread ")]
+        frames = [
+            f
+            for f in stack.split(";")
+            if f and not f.startswith("process ") and not f.startswith("thread ")
+        ]
         if not frames:
             continue
         if IDLE.match(frames[-1].strip()):

@@ -90,6 +90,51 @@ METRICS: dict[str, list[Metric]] = {
     ],
 }
 
+# The class service scenarios (their rows: shapes of relays, or single/relay).
+HUB_METRICS: dict[str, list[Metric]] = {
+    "hub-chat": [
+        Metric("cpu_us_per_delivery", "CPU µs/delivery"),
+        Metric("server_cpu_pct", "CPU %", digits=0),
+        Metric("deliveries_per_s", "deliveries/s", False, 0),
+        Metric("relay_frames_per_s", "frames/s sent", False, 0),
+        Metric("slowest_p50_ms", "slowest p50 ms"),
+        Metric("slowest_p99_ms", "slowest p99 ms"),
+        Metric("slowest_max_ms", "slowest max ms"),
+        Metric("lost", "lost", digits=0),
+        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+    ],
+    "hub-presence": [
+        Metric("cpu_us_per_delivery", "CPU µs/delivery"),
+        Metric("server_cpu_pct", "CPU %", digits=0),
+        Metric("deliveries_per_s", "deliveries/s", False, 0),
+        Metric("relay_frames_per_s", "frames/s sent", False, 0),
+        Metric("mb_per_s", "MB/s sent", False, 1),
+        Metric("latency_p50_ms", "state age p50 ms"),
+        Metric("latency_p99_ms", "state age p99 ms"),
+        Metric("stale_at_end", "stale at end", digits=0),
+        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+    ],
+    "hub-hop": [
+        Metric("slowest_p50_ms", "slowest p50 ms"),
+        Metric("slowest_p99_ms", "slowest p99 ms"),
+        Metric("slowest_max_ms", "slowest max ms"),
+        Metric("cpu_us_per_delivery", "CPU µs/delivery (all processes)"),
+        Metric("jupyter_cpu_pct", "Jupyter server CPU %", digits=0),
+        Metric("service_cpu_pct", "service CPU %", digits=0),
+        Metric("lost", "lost", digits=0),
+        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+    ],
+}
+# Figures aggregated for the hub tables' reference rows besides the scenario's own.
+EXTRA_KEYS = {"presence": ("cpu_us_per_delivery", "deliveries_per_s")}
+HUB_TITLES = {
+    "hub-chat": "6. Class service: chat fan-out through relays",
+    "hub-presence": "7. Class service: presence through relays",
+    "hub-hop": "8. Class service: the relay hop",
+}
+# The single-server scenario of the same run each hub table starts with.
+HUB_REFERENCE = {"hub-chat": "chat", "hub-presence": "presence"}
+
 TITLES = {
     "chat": "1. Chat fan-out",
     "presence": "2. Presence at classroom scale",
@@ -139,8 +184,14 @@ def machine(node_dir: Path) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "packages": {
             p: _version(p)
-            for p in ("python-socketio", "python-engineio", "tornado", "websockets",
-                      "jupyter_server", "collab-widget")
+            for p in (
+                "python-socketio",
+                "python-engineio",
+                "tornado",
+                "websockets",
+                "jupyter_server",
+                "collab-widget",
+            )
         },
         **_node_version(node_dir),
     }
@@ -157,8 +208,13 @@ def _value(run: dict[str, Any], key: str) -> float | None:
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``{scenario: {server: {metric: summary, "runs": n, "valid": n, ...}}}``."""
     out: dict[str, dict[str, Any]] = {}
-    for scenario, metrics in METRICS.items():
-        for server in SERVERS:
+    for scenario, metrics in {**METRICS, **HUB_METRICS}.items():
+        seen = [r["server"] for r in runs if r["scenario"] == scenario]
+        names = [s for s in SERVERS if s in seen] + [
+            s for s in dict.fromkeys(seen) if s not in SERVERS
+        ]
+        extra = [Metric(k, k) for k in EXTRA_KEYS.get(scenario, ())]
+        for server in names:
             cell = [r for r in runs if r["scenario"] == scenario and r["server"] == server]
             if not cell:
                 continue
@@ -173,13 +229,14 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 "noisy_runs": sum(1 for r in cell if r["result"].get("noisy")),
                 "errors": [r["result"]["error"] for r in cell if r["result"].get("error")],
             }
-            for metric in metrics:
+            for metric in [*metrics, *extra]:
                 values = [_value(r["result"], metric.key) for r in used]
                 entry[metric.key] = summary([v for v in values if v is not None])
             if scenario == "presence":
                 # A relay that sustains no step: below the lowest rate tried.
                 entry["below_lowest_step"] = sum(
-                    1 for r in used
+                    1
+                    for r in used
                     if r["result"].get("mode") == "relay"
                     and r["result"].get("max_sustained_hz") is None
                     and not r["result"].get("error")
@@ -224,27 +281,139 @@ def ratios(agg: dict[str, Any]) -> list[dict[str, Any]]:
 
 def targets(agg: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets for ours, met or not."""
+
     def get(scenario: str, key: str, server: str = "ours") -> float:
         return _median(agg, scenario, server, key)
 
     checks: list[tuple[str, float, float, Callable[[float, float], bool]]] = [
-        ("chat CPU/delivery <= B3 (same run), µs", get("chat", "cpu_us_per_delivery"),
-         get("chat", "cpu_us_per_delivery", "b3"), lambda v, t: v <= t),
+        (
+            "chat CPU/delivery <= B3 (same run), µs",
+            get("chat", "cpu_us_per_delivery"),
+            get("chat", "cpu_us_per_delivery", "b3"),
+            lambda v, t: v <= t,
+        ),
         ("chat slowest p99 <= 20 ms", get("chat", "slowest_p99_ms"), 20.0, lambda v, t: v <= t),
-        ("presence server CPU <= 60 %", get("presence", "server_cpu_pct"), 60.0,
-         lambda v, t: v <= t),
+        (
+            "presence server CPU <= 60 %",
+            get("presence", "server_cpu_pct"),
+            60.0,
+            lambda v, t: v <= t,
+        ),
         ("presence p50 <= 35 ms", get("presence", "latency_p50_ms"), 35.0, lambda v, t: v <= t),
         ("presence p99 <= 80 ms", get("presence", "latency_p99_ms"), 80.0, lambda v, t: v <= t),
-        ("<= 50 KB per idle connection", get("connections", "kb_per_connection"), 50.0,
-         lambda v, t: v <= t),
-        ("join storm: full member list <= 2 s", get("joinstorm", "all_full_member_list_s"),
-         2.0, lambda v, t: v <= t),
+        (
+            "<= 50 KB per idle connection",
+            get("connections", "kb_per_connection"),
+            50.0,
+            lambda v, t: v <= t,
+        ),
+        (
+            "join storm: full member list <= 2 s",
+            get("joinstorm", "all_full_member_list_s"),
+            2.0,
+            lambda v, t: v <= t,
+        ),
     ]
     out = []
     for label, value, target, ok in checks:
         met = None if math.isnan(value) or math.isnan(target) else ok(value, target)
         out.append({"target": label, "ours": value, "threshold": target, "met": met})
     return out
+
+
+def _hub_label(variant: str) -> str:
+    if variant in HUB_LABELS:
+        return HUB_LABELS[variant]
+    relays, _, per = variant.partition("x")
+    plural = "s" if per != "1" else ""
+    return f"service, {relays} relays x {per} session{plural}"
+
+
+HUB_LABELS = {
+    "single": "Jupyter server, rooms in it (no service)",
+    "relay": "Jupyter server in relay mode + service",
+}
+
+
+def hub_figures(agg: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of the class service: its CPU per delivery per shape against
+    ours' single server, and the latency the relay hop adds (differences of medians)."""
+    out: dict[str, Any] = {}
+    for scenario, reference in HUB_REFERENCE.items():
+        if scenario not in agg:
+            continue
+        single = _median(agg, reference, "ours", "cpu_us_per_delivery")
+        rows = {}
+        for variant in agg[scenario]:
+            cpu = _median(agg, scenario, variant, "cpu_us_per_delivery")
+            rows[variant] = {
+                "cpu_us_per_delivery": cpu,
+                "single_server_cpu_us_per_delivery": single,
+                "over_single_server": cpu / single if single and not math.isnan(single) else None,
+            }
+        out[scenario] = rows
+    if "hub-hop" in agg:
+        hop: dict[str, Any] = {}
+        for key in ("slowest_p50_ms", "slowest_p99_ms", "cpu_us_per_delivery"):
+            single = _median(agg, "hub-hop", "single", key)
+            relay = _median(agg, "hub-hop", "relay", key)
+            hop[key] = {"single": single, "relay": relay, "added": relay - single}
+        out["hub-hop"] = hop
+    return out
+
+
+def _hub_table(scenario: str, agg: dict[str, Any]) -> list[str]:
+    rows = agg.get(scenario, {})
+    reference = HUB_REFERENCE.get(scenario)
+    single = agg.get(reference, {}).get("ours") if reference else None
+    if not rows and not single:
+        return []
+    metrics = HUB_METRICS[scenario]
+    lines = [
+        "| system | " + " | ".join(m.label for m in metrics) + " | runs |",
+        "|---|" + "---|" * (len(metrics) + 1),
+    ]
+
+    def runs(entry: dict[str, Any]) -> str:
+        text = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
+        if entry["used"] != "clean":
+            text += f" (**{entry['used']}**)"
+        if entry["errors"]:
+            text += f", {len(entry['errors'])} failed"
+        return text
+
+    if single:
+        label = f"ours, single server (scenario {reference}, same run)"
+        cells = [_cell(single, m) for m in metrics]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {runs(single)} |")
+    for variant, entry in rows.items():
+        label = _hub_label(variant)
+        cells = [_cell(entry, m) for m in metrics]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {runs(entry)} |")
+    return lines
+
+
+def _hub_summary(figures: dict[str, Any]) -> list[str]:
+    lines = []
+    for scenario in HUB_REFERENCE:
+        for variant, row in figures.get(scenario, {}).items():
+            ratio = row["over_single_server"]
+            if ratio is not None and not math.isnan(ratio):
+                lines.append(
+                    f"- {scenario} {variant}: the service's CPU per delivery is "
+                    f"{ratio:.2f}x the single server's ({_fmt(row['cpu_us_per_delivery'], 1)} "
+                    f"vs {_fmt(row['single_server_cpu_us_per_delivery'], 1)} µs)"
+                )
+    hop = figures.get("hub-hop")
+    if hop:
+        p50, p99 = hop["slowest_p50_ms"], hop["slowest_p99_ms"]
+        lines.append(
+            f"- the relay hop adds {_fmt(p50['added'], 1)} ms at p50 "
+            f"({_fmt(p50['single'], 1)} -> {_fmt(p50['relay'], 1)}) and "
+            f"{_fmt(p99['added'], 1)} ms at p99 ({_fmt(p99['single'], 1)} -> "
+            f"{_fmt(p99['relay'], 1)})"
+        )
+    return lines
 
 
 # -- markdown --------------------------------------------------------------------------------
@@ -295,6 +464,7 @@ def _table(scenario: str, agg: dict[str, Any]) -> list[str]:
 def _ratio_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["| figure | ours | B1 | B3 | ours/B1 | ours/B3 |", "|---|---|---|---|---|---|"]
     for row in rows:
+
         def show(v: Any) -> str:
             if isinstance(v, str):
                 return v
@@ -312,15 +482,18 @@ def _ratio_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> list[str]:
     """A compact table for the README's Performance section."""
+
     def m(scenario: str, server: str, key: str, digits: int = 1) -> str:
         return _fmt(_median(agg, scenario, server, key), digits)
 
     def presence(server: str) -> str:
         if server == "ours":
-            return (f"max {m('presence', 'ours', 'max_sustained_hz', 0)} Hz; at "
-                    f"{suite.presence.rate:g} Hz {m('presence', 'ours', 'server_cpu_pct', 0)} % "
-                    f"CPU, state age p50/p99 {m('presence', 'ours', 'latency_p50_ms', 0)}/"
-                    f"{m('presence', 'ours', 'latency_p99_ms', 0)} ms")
+            return (
+                f"max {m('presence', 'ours', 'max_sustained_hz', 0)} Hz; at "
+                f"{suite.presence.rate:g} Hz {m('presence', 'ours', 'server_cpu_pct', 0)} % "
+                f"CPU, state age p50/p99 {m('presence', 'ours', 'latency_p50_ms', 0)}/"
+                f"{m('presence', 'ours', 'latency_p99_ms', 0)} ms"
+            )
         value = m("presence", server, "max_sustained_hz", 0)
         below = agg.get("presence", {}).get(server, {}).get("below_lowest_step")
         return f"max {value} Hz" if value != "n/a" else ("< 1 Hz" if below else "n/a")
@@ -338,8 +511,11 @@ def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> l
     for server in SERVERS:
         if server not in agg.get("chat", {}) and server not in agg.get("presence", {}):
             continue
-        storm = (m("joinstorm", server, "all_full_member_list_s", 2) if server == "ours"
-                 else m("joinstorm", server, "all_acked_s", 2) + " (acks only)")
+        storm = (
+            m("joinstorm", server, "all_full_member_list_s", 2)
+            if server == "ours"
+            else m("joinstorm", server, "all_acked_s", 2) + " (acks only)"
+        )
         lines.append(
             f"| {LABELS[server]} | {m('chat', server, 'cpu_us_per_delivery')} | "
             f"{m('chat', server, 'slowest_p99_ms')} | {presence(server)} | "
@@ -359,7 +535,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['duration_s']:.0f} s",
         f"- machine: {info['cpu_model']}, {info['cores']} cores, {info['memory_gb']} GB, "
         f"Linux {info['kernel']}, Python {info['python']}, node {info.get('node')}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+        "- versions: "
+        + ", ".join(f"{k} {v}" for k, v in info["packages"].items())
         + f", socket.io {info.get('socket.io')}, ws {info.get('ws')}",
         "- servers pinned to core 1 (`taskset -c 1`), load generator to core 0. A run is "
         "**invalid** when the load generator used more than 60 % of its core, **noisy** when "
@@ -369,16 +546,25 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     for scenario, title in TITLES.items():
-        table = _table(scenario, agg)
+        table = _table(scenario, agg) if scenario in agg else []
         if table:
             lines += [f"## {title}", "", *table, ""]
             lines += NOTES.get(scenario, [])
+    for scenario, title in HUB_TITLES.items():
+        table = _hub_table(scenario, agg)
+        if table:
+            lines += [f"## {title}", "", *table, ""]
+            lines += NOTES.get(scenario, [])
+    hub = _hub_summary(report.get("hub") or hub_figures(agg))
+    if hub:
+        lines += ["## Class service against the single server", "", *hub, ""]
     lines += ["## Ratios", "", *_ratio_lines(report["ratios"]), ""]
     lines += ["## Targets for ours", "", "| target | ours | threshold | met |", "|---|---|---|---|"]
     for t in report["targets"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
-        lines.append(f"| {t['target']} | {_fmt(t['ours'], 2)} | {_fmt(t['threshold'], 2)} | "
-                     f"{met} |")
+        lines.append(
+            f"| {t['target']} | {_fmt(t['ours'], 2)} | {_fmt(t['threshold'], 2)} | {met} |"
+        )
     lines += ["", "## For the README (Performance)", "", *report["readme"], ""]
     if report.get("profiles"):
         lines += ["## Profiles of ours (py-spy)", ""]
@@ -398,6 +584,31 @@ NOTES = {
         "send time of the state a probe sees. The baselines relay every update: a ramp of "
         "rates per member, the highest step whose p99 (missing updates counted as late) "
         "stays <= 1 s.",
+        "",
+    ],
+    "hub-chat": [
+        "The service (`benchmarks/hubservice.py`: the real class service, with a stub Hub API) "
+        "and relays simulated by the load generator: RxS = R relays (users) of S sessions, "
+        "one more relay for the sender's session. Scenario 1's load (one sender, same rate). "
+        "A delivery is a session a `to` frame is for (one frame for 10 sessions is 10); "
+        "latency is at the relay (what the relay's own writes to browsers add is in section "
+        "8). The single-server row is scenario 1 of the same run.",
+        "",
+    ],
+    "hub-presence": [
+        "Scenario 2's load (every member at the same rate) with members behind simulated "
+        "relays; each update is an `ev` without an acknowledgement, as in scenario 2 (a real "
+        "relay asks one for every event; its round trip is in section 8). A "
+        "delivery is one session's batch. The single-server row is scenario 2 of the same "
+        "run (its deliveries = frames).",
+        "",
+    ],
+    "hub-hop": [
+        "A Jupyter server with `clients` + 1 clients of its owner in one room, one of them "
+        "sending: in relay mode (`COLLAB_SERVICE_URL`, the service on the same core) each "
+        "message goes sender -> server -> service -> server -> receivers; without it, the "
+        "same server keeps the room. Latency at the slowest receiver per message; CPU per "
+        "delivery over both processes.",
         "",
     ],
     "joinstorm": [
@@ -435,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     suite = dataclasses.replace(base, repetitions=data["suite"]["repetitions"])
     data["summary"] = aggregate(data["runs"])
     data["ratios"] = ratios(data["summary"])
+    data["hub"] = hub_figures(data["summary"])
     data["targets"] = targets(data["summary"])
     data["readme"] = readme_section(data["summary"], data["machine"], suite)
     write(data, args.results.parent)

@@ -4,12 +4,18 @@
     python -m benchmarks.run --quick         # short runs, 1 repetition, servers reused
     python -m benchmarks.run --scenario chat --servers ours,b3 --reps 1
     python -m benchmarks.run --profile-only  # py-spy profiles of ours only
+    python -m benchmarks.run --quick --scenario hub-chat hub-presence hub-hop --servers ours
 
 Each server runs in its own process pinned to core 1, the load generator (one process per
 run) on core 0, and this runner also on core 0 (it only waits). The full suite starts a
 fresh server for every run; --quick starts each server once per repetition and runs all
 scenarios against it. Results: results.md and results.json in benchmarks/results/ for a
 full run of everything, otherwise (and the raw per-run files) under benchmarks/results/raw/.
+
+The class service scenarios (hub-chat, hub-presence, hub-hop) run when ``ours`` is among the
+servers, always with fresh processes per run, after the others; hub-chat and hub-presence
+are compared with ours' chat and presence of the same session, which are added (for ours
+only) when not asked for.
 """
 
 from __future__ import annotations
@@ -27,16 +33,19 @@ from pathlib import Path
 from typing import Any
 
 from . import profiling, report, servers
-from .config import FULL, LOADGEN_CORE, QUICK, SCENARIOS, SERVERS, Suite
+from .config import FULL, HUB_SCENARIOS, LOADGEN_CORE, QUICK, SCENARIOS, SERVERS, Suite
 from .loadgen import HARD_LIMIT_S, raise_fd_limit
 from .procstat import core_busy
 from .scenarios import COMBINED
+from .scenarios.hub import shape_name
 
 RESULTS = servers.BENCH / "results"
 QUIET_SHARE = 0.10
 # Scenarios profiled with --profile, and for how long (within their measurement window).
 PROFILED = {"chat": 20, "presence": 12, "joinstorm": 10}
 REUSED_ORDER = ("connections", "joinstorm", "chat", COMBINED, "stall", "presence")
+# The single-server scenario each class service scenario is compared with.
+HUB_REFERENCE = {"hub-chat": "chat", "hub-presence": "presence"}
 
 
 class Quiet:
@@ -70,10 +79,20 @@ def start_loadgen(
     if mark is not None:
         env["BENCH_WINDOW_MARK"] = str(mark)
     cmd = [
-        "taskset", "-c", str(LOADGEN_CORE),
-        sys.executable, "-m", "benchmarks.loadgen",
-        "--scenario", scenario, "--suite", suite.name,
-        "--target", json.dumps(server.target.as_dict()), "--out", str(out),
+        "taskset",
+        "-c",
+        str(LOADGEN_CORE),
+        sys.executable,
+        "-m",
+        "benchmarks.loadgen",
+        "--scenario",
+        scenario,
+        "--suite",
+        suite.name,
+        "--target",
+        json.dumps(server.target.as_dict()),
+        "--out",
+        str(out),
     ]
     return subprocess.Popen(cmd, cwd=servers.ROOT, env=env)
 
@@ -89,8 +108,11 @@ def run_loadgen(server: servers.Server, scenario: str, suite: Suite, out: Path) 
     try:
         result: dict[str, Any] = json.loads(out.read_text())
     except (OSError, json.JSONDecodeError):
-        result = {"error": "the load generator wrote no result", "valid": False,
-                  "invalid_reasons": ["no result"]}
+        result = {
+            "error": "the load generator wrote no result",
+            "valid": False,
+            "invalid_reasons": ["no result"],
+        }
     if server.process.poll() is not None:
         result.setdefault("error", "the server died during the run")
         result["valid"] = False
@@ -142,21 +164,30 @@ class Session:
         self.quiet = quiet
         self.runs: list[dict[str, Any]] = []
 
-    def record(self, scenario: str, name: str, rep: int, result: dict[str, Any],
-               busy: float, took: float) -> None:
+    def record(
+        self, scenario: str, name: str, rep: int, result: dict[str, Any], busy: float, took: float
+    ) -> None:
         if scenario == COMBINED:
             for part in ("chat", "stall"):
                 self.record(part, name, rep, _part(result, part), busy, took)
             return
         result["machine_busy_before_pct"] = round(100 * busy, 1)
-        self.runs.append({"scenario": scenario, "server": name, "rep": rep,
-                          "took_s": round(took, 1), "result": result})
+        self.runs.append(
+            {
+                "scenario": scenario,
+                "server": name,
+                "rep": rep,
+                "took_s": round(took, 1),
+                "result": result,
+            }
+        )
         print(_progress(scenario, name, rep, result, took), flush=True)
 
     def _clean(self, scenario: str, name: str) -> bool:
         return any(
             r["result"].get("valid") and not r["result"].get("noisy")
-            for r in self.runs if r["scenario"] == scenario and r["server"] == name
+            for r in self.runs
+            if r["scenario"] == scenario and r["server"] == name
         )
 
     def _took(self, scenario: str, name: str) -> float:
@@ -177,6 +208,58 @@ class Session:
         finally:
             server.stop()
         self.record(scenario, name, rep, result, busy, time.monotonic() - t0)
+
+    def hub_variants(self, scenario: str) -> list[str]:
+        """What one class service scenario runs: its shapes of relays, or single/relay."""
+        if scenario == "hub-hop":
+            variants = ["single", "relay"]
+        else:
+            params = self.suite.hub_chat if scenario == "hub-chat" else self.suite.hub_presence
+            variants = [shape_name(relays, per) for relays, per in params.shapes]
+        return variants
+
+    def hub(self, scenarios: list[str]) -> None:
+        """The class service scenarios: fresh processes for every run."""
+        for scenario in scenarios:
+            for rep in range(self.suite.repetitions):
+                for variant in _rotate(self.hub_variants(scenario), rep):
+                    self._hub_one(scenario, variant, rep)
+
+    def _hub_one(self, scenario: str, variant: str, rep: int) -> None:
+        busy = self.quiet.wait()
+        t0 = time.monotonic()
+        tag = f"{scenario}-{variant}-{rep}"
+        logs = self.raw_dir / "logs" / tag
+        started: list[servers.Server] = []
+        try:
+            if scenario == "hub-hop":
+                service = None
+                if variant == "relay":
+                    service = servers.start_hub_service(logs)
+                    started.append(service)
+                server = servers.start_owner_server(logs, service)
+                started.append(server)
+                pids = (service.target.pid,) if service is not None else ()
+                server.target = dataclasses.replace(server.target, variant=variant, pids=pids)
+            else:
+                server = servers.start_hub_service(logs)
+                started.append(server)
+                server.target = dataclasses.replace(server.target, variant=variant)
+        except Exception as error:
+            for process in reversed(started):
+                process.stop()
+            self.record(scenario, variant, rep, failed(error), busy, 0.0)
+            return
+        try:
+            result = run_loadgen(server, scenario, self.suite, self.raw_dir / f"{tag}.json")
+            dead = [s.name for s in started if s.process.poll() is not None]
+            if dead:
+                result.setdefault("error", f"died during the run: {', '.join(dead)}")
+                result["valid"] = False
+        finally:
+            for process in reversed(started):
+                process.stop()
+        self.record(scenario, variant, rep, result, busy, time.monotonic() - t0)
 
     def retry_noisy(self, planned: list[str], names: list[str], budget: float) -> None:
         """Run once more (while ``budget`` seconds last) each server and scenario that has
@@ -247,23 +330,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="short runs, 1 repetition, one server process for all scenarios")
-    parser.add_argument("--scenario", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
-    parser.add_argument("--servers", default=",".join(SERVERS),
-                        help=f"comma-separated subset of {','.join(SERVERS)}")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short runs, 1 repetition, one server process for all scenarios",
+    )
+    parser.add_argument(
+        "--scenario",
+        nargs="+",
+        choices=SCENARIOS + HUB_SCENARIOS,
+        default=list(SCENARIOS + HUB_SCENARIOS),
+        help="the class service scenarios (hub-*) run only with ours",
+    )
+    parser.add_argument(
+        "--servers",
+        default=",".join(SERVERS),
+        help=f"comma-separated subset of {','.join(SERVERS)}",
+    )
     parser.add_argument("--reps", type=int, help="repetitions (default: 3, quick: 1)")
     parser.add_argument("--out", type=Path, help="where results.md/json go")
-    parser.add_argument("--profile", action="store_true",
-                        help="also profile ours with py-spy (chat, presence, joinstorm)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile ours with py-spy (chat, presence, joinstorm)",
+    )
     parser.add_argument("--profile-only", action="store_true", help="only profile ours")
-    parser.add_argument("--quiet-wait", type=float, default=10.0,
-                        help="seconds to wait at most for an idle machine before each run")
-    parser.add_argument("--quiet-budget", type=float,
-                        help="seconds to wait at most for an idle machine in all "
-                        "(default 60, quick: 20)")
-    parser.add_argument("--retry-budget", type=float, default=120.0,
-                        help="seconds for re-running servers/scenarios without a clean run")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=10.0,
+        help="seconds to wait at most for an idle machine before each run",
+    )
+    parser.add_argument(
+        "--quiet-budget",
+        type=float,
+        help="seconds to wait at most for an idle machine in all (default 60, quick: 20)",
+    )
+    parser.add_argument(
+        "--retry-budget",
+        type=float,
+        default=120.0,
+        help="seconds for re-running servers/scenarios without a clean run",
+    )
     args = parser.parse_args(argv)
 
     os.sched_setaffinity(0, {LOADGEN_CORE})
@@ -275,13 +383,21 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
     scenarios = [s for s in SCENARIOS if s in args.scenario]
+    hub = [s for s in HUB_SCENARIOS if s in args.scenario] if "ours" in names else []
+    references = [HUB_REFERENCE[s] for s in hub if s in HUB_REFERENCE]
+    references = [s for s in SCENARIOS if s in references and s not in scenarios]
     if "b3" in names:
         servers.ensure_node()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     raw_dir = RESULTS / "raw" / stamp
     raw_dir.mkdir(parents=True, exist_ok=True)
-    complete = (not args.quick and set(scenarios) == set(SCENARIOS)
-                and set(names) == set(SERVERS) and not args.reps and not args.profile_only)
+    complete = (
+        not args.quick
+        and set(scenarios) | set(hub) == set(SCENARIOS + HUB_SCENARIOS)
+        and set(names) == set(SERVERS)
+        and not args.reps
+        and not args.profile_only
+    )
     out_dir = args.out or (RESULTS if complete else raw_dir)
     given = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python -m benchmarks.run", *(shlex.quote(a) for a in given)])
@@ -293,9 +409,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.profile_only:
         if args.quick:
             session.reused(plan(scenarios), names)
+            if references:
+                session.reused(references, ["ours"])
         else:
             session.fresh(plan(scenarios), names)
+            session.fresh(references, ["ours"])
             session.retry_noisy(plan(scenarios), names, args.retry_budget)
+            session.retry_noisy(references, ["ours"], args.retry_budget)
+        session.hub(hub)
 
     profiles: dict[str, str] = {}
     if args.profile or args.profile_only:
@@ -318,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "servers": {s: report.LABELS[s] for s in names},
         "summary": summary,
         "ratios": report.ratios(summary),
+        "hub": report.hub_figures(summary),
         "targets": report.targets(summary),
         "readme": report.readme_section(summary, info, suite),
         "profiles": profiles,
@@ -336,6 +458,21 @@ def _progress(scenario: str, name: str, rep: int, result: dict[str, Any], took: 
         "connections": ("kb_per_connection", "connect_s", "join_s"),
         "joinstorm": ("all_acked_s", "all_full_member_list_s"),
         "stall": ("p99_before_ms", "p99_during_ms", "rss_growth_during_mb"),
+        "hub-chat": ("cpu_us_per_delivery", "slowest_p50_ms", "slowest_p99_ms", "lost"),
+        "hub-presence": (
+            "cpu_us_per_delivery",
+            "server_cpu_pct",
+            "latency_p50_ms",
+            "latency_p99_ms",
+            "stale_at_end",
+        ),
+        "hub-hop": (
+            "slowest_p50_ms",
+            "slowest_p99_ms",
+            "cpu_us_per_delivery",
+            "jupyter_cpu_pct",
+            "service_cpu_pct",
+        ),
     }[scenario]
     figures = " ".join(f"{k}={result.get(k)}" for k in keys)
     flags = ""

@@ -7,6 +7,10 @@
 | b2 | b1 with permessage-deflate off and ``TCP_NODELAY`` |
 | b3 | node socket.io 4.8, defaults |
 | b0 | the ``websockets`` library's ``broadcast()`` |
+
+For the class service scenarios (:func:`start_hub_service`, :func:`start_owner_server`): the
+service (``benchmarks/hubservice.py``: the real one with a stub Hub API), and a Jupyter
+server whose clients are all its owner, with rooms at the service (relay mode) or its own.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 from .config import SERVER_CORE
 from .eio import Target
+from .hubservice import OWNER_ENV, bench_token
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -41,6 +46,17 @@ OURS_ARGS = [
     "--CollabApp.event_rate=2000",
     "--CollabApp.event_burst=2000",
 ]
+# The class service: the same limits (by their CollabApp names), and enough sessions for one
+# user (the hop's owner has all of its server's sessions at the service).
+HUB_PREFIX = "/services/collab/"
+HUB_SETTINGS = {
+    "message_rate": 1000,
+    "message_burst": 1000,
+    "event_rate": 2000,
+    "event_burst": 2000,
+    "max_connections_per_user": 1000,
+}
+HUB_OWNER = "owner"
 
 
 def free_port() -> int:
@@ -121,7 +137,9 @@ def _wait_ready(
     raise RuntimeError("server did not start in time")
 
 
-def _ours(port: int, log_path: Path) -> tuple[list[str], dict[str, str], Path, str, str]:
+def _ours(
+    port: int, log_path: Path, extra: list[str] | None = None
+) -> tuple[list[str], dict[str, str], Path, str, str]:
     workdir = Path(tempfile.mkdtemp(prefix="collab-bench-"))
     for sub in ("root", "config", "data", "runtime"):
         (workdir / sub).mkdir()
@@ -134,14 +152,18 @@ def _ours(port: int, log_path: Path) -> tuple[list[str], dict[str, str], Path, s
         "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
     }
     cmd = [
-        sys.executable, "-m", "jupyter_server",
-        "--no-browser", "--allow-root",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.root_dir={workdir / 'root'}",
         f"--CollabApp.history_path={workdir / 'data' / 'history.sqlite3'}",
         *OURS_ARGS,
+        *(extra or []),
     ]
     return cmd, env, workdir, "/collab/socket.io/", f"http://127.0.0.1:{port}/api/status"
 
@@ -190,3 +212,90 @@ def ensure_node() -> None:
     for name in ("package.json", "package-lock.json"):
         shutil.copy(BENCH / "baselines" / name, NODE_DIR / name)
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+
+
+def _started(server: Server, port: int, ready_url: str | None, timeout: float) -> Server:
+    try:
+        _wait_ready(server.process, port, ready_url, timeout)
+    except Exception as error:
+        server.stop()
+        raise RuntimeError(f"{server.name}: {error}\n{server.log_tail()}") from error
+    time.sleep(0.2)
+    return server
+
+
+def start_hub_service(log_dir: Path, timeout: float = 60.0) -> Server:
+    """The class service (``python -m benchmarks.hubservice``) on a free port, pinned to the
+    server core. Its target has no token: each simulated relay uses its own user's."""
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="collab-bench-hub-"))
+    options = {
+        "data_dir": str(workdir / "collab-service"),
+        "token_check_interval": 60.0,
+        "max_relays_per_user": 4,
+        "settings": HUB_SETTINGS,
+    }
+    env = {
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+        "JUPYTERHUB_SERVICE_PREFIX": HUB_PREFIX,
+        "COLLAB_SERVICE_CONFIG": json.dumps(options),
+    }
+    name = "hub-service"
+    log_path = log_dir / f"server-{name}.log"
+    process = _spawn([sys.executable, "-m", "benchmarks.hubservice"], log_path, env)
+    target = Target(name, "127.0.0.1", port, HUB_PREFIX + "socket.io/", process.pid)
+    server = Server(name, process, target, log_path, workdir)
+    return _started(server, port, f"http://127.0.0.1:{port}{HUB_PREFIX}", timeout)
+
+
+def hub_service_url(service: Server) -> str:
+    """Where a relay reaches the service (``COLLAB_SERVICE_URL``)."""
+    return f"http://127.0.0.1:{service.target.port}{HUB_PREFIX}"
+
+
+def start_owner_server(
+    log_dir: Path, service: Server | None = None, timeout: float = 60.0
+) -> Server:
+    """``ours`` whose clients (the shared token) are all its owner ``HUB_OWNER``; with
+    ``service``, in relay mode (``COLLAB_SERVICE_URL``, ``JUPYTERHUB_API_TOKEN``,
+    ``JUPYTERHUB_USER``), ready once its upstream connection is up."""
+    port = free_port()
+    name = "ours-relay" if service is not None else "ours-single"
+    log_path = log_dir / f"server-{name}.log"
+    extra = [
+        "--ServerApp.identity_provider_class=benchmarks.hubservice.OwnerIdentityProvider",
+        "--CollabApp.max_connections_per_user=1000",
+    ]
+    cmd, env, workdir, path, ready_url = _ours(port, log_path, extra)
+    env[OWNER_ENV] = HUB_OWNER
+    if service is not None:
+        env.update(
+            COLLAB_SERVICE_URL=hub_service_url(service),
+            JUPYTERHUB_API_TOKEN=bench_token(HUB_OWNER),
+            JUPYTERHUB_USER=HUB_OWNER,
+        )
+    process = _spawn(cmd, log_path, env)
+    target = Target(name, "127.0.0.1", port, path, process.pid, TOKEN)
+    server = _started(Server(name, process, target, log_path, workdir), port, ready_url, timeout)
+    if service is not None:
+        _wait_upstream(server, timeout)
+    return server
+
+
+def _wait_upstream(server: Server, timeout: float) -> None:
+    """Wait until a relay-mode server says its class service connection is up."""
+    url = f"http://127.0.0.1:{server.target.port}/collab/api/stats"
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(url, headers={"Authorization": f"token {TOKEN}"})
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                state = json.loads(response.read()).get("class_service", {}).get("state")
+        except (OSError, urllib.error.URLError, ValueError):
+            state = None
+        if state == "connected":
+            return
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{server.name}: upstream not connected ({state})\n{server.log_tail()}")

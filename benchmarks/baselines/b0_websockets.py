@@ -32,10 +32,18 @@ def encode(event: str, data: Any) -> str:
 async def handle(ws: ServerConnection) -> None:
     sid = f"b0-{next(ids)}"
     joined: set[str] = set()
-    await ws.send("0" + json.dumps(
-        {"sid": sid, "upgrades": [], "pingInterval": 25000, "pingTimeout": 20000,
-         "maxPayload": 1000000}
-    ))
+    await ws.send(
+        "0"
+        + json.dumps(
+            {
+                "sid": sid,
+                "upgrades": [],
+                "pingInterval": 25000,
+                "pingTimeout": 20000,
+                "maxPayload": 1000000,
+            }
+        )
+    )
     try:
         async for raw in ws:
             packet = raw if isinstance(raw, str) else raw.decode()

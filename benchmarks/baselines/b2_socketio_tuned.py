@@ -1,6 +1,6 @@
 """B2: B1 with permessage-deflate off and ``TCP_NODELAY`` on (two lines of configuration).
 
-    python -m benchmarks.baselines.b2_socketio_tuned --port 8002
+python -m benchmarks.baselines.b2_socketio_tuned --port 8002
 """
 
 from __future__ import annotations

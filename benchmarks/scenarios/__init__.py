@@ -9,6 +9,7 @@ from ..config import Suite
 from ..eio import Target
 from .chat import run_chat, run_chat_stall, run_stall
 from .connections import run_connections
+from .hub import run_hub_chat, run_hub_hop, run_hub_presence
 from .joinstorm import run_joinstorm
 from .presence import run_presence, run_ramp
 
@@ -34,4 +35,8 @@ SCENARIOS: dict[str, Runner] = {
     "stall": lambda target, suite: run_stall(target, suite.stall),
     # Scenarios 1 and 5 in one run: results {"chat": ..., "stall": ...}.
     COMBINED: lambda target, suite: run_chat_stall(target, suite.chat, suite.stall),
+    # The class service (the variant in the target: a shape of relays, or single/relay).
+    "hub-chat": run_hub_chat,
+    "hub-presence": run_hub_presence,
+    "hub-hop": run_hub_hop,
 }

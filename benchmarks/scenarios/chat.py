@@ -114,8 +114,11 @@ class ChatLoad:
         start = loop.time()
         for i in range(round(seconds * self.rate)):
             await sleep_until(start + i / self.rate)
-            if (cut_after is not None and i / self.rate >= cut_after
-                    and self.last_latency > BEHIND_S * 1e9):
+            if (
+                cut_after is not None
+                and i / self.rate >= cut_after
+                and self.last_latency > BEHIND_S * 1e9
+            ):
                 self.cut = True
                 return range(first, self.n)
             self._send_one()
@@ -126,7 +129,7 @@ class ChatLoad:
         """Wait until every message in ``numbers`` reached every receiver ("complete"), or
         nothing arrived for 3 s ("quiet": what is missing is lost), or ``limit`` seconds
         passed ("limit": a saturated server still owes its backlog)."""
-        expected = len(self.receivers)
+        expected = self.members()
         started = time.monotonic()
         progress = (started, self.delivered())
         while time.monotonic() - started < limit:
@@ -141,13 +144,17 @@ class ChatLoad:
                 return "quiet"
         return "limit"
 
+    def members(self) -> int:
+        """The sessions that get every message."""
+        return len(self.receivers)
+
     def delivered(self) -> int:
         """Event frames received so far by the counted receivers."""
         return sum(c.event_frames for c in self.receivers)
 
     # -- results -----------------------------------------------------------------------------
     def latency(self, numbers: range) -> dict[str, Any]:
-        expected = len(self.receivers)
+        expected = self.members()
         complete = [self.slowest[n] for n in numbers if self.count[n] >= expected]
         lost = sum(max(0, expected - self.count[n]) for n in numbers)
         return {
@@ -171,9 +178,7 @@ def _cpu(window: Window, offered: int, delivered: int) -> dict[str, Any]:
         **window.as_dict(),
         "offered_deliveries_per_s": round(offered / window.seconds),
         "deliveries_per_s": round(delivered / window.seconds),
-        "cpu_us_per_delivery": round(1e6 * window.server_cpu / delivered, 2)
-        if delivered
-        else None,
+        "cpu_us_per_delivery": round(1e6 * window.server_cpu / delivered, 2) if delivered else None,
     }
 
 
@@ -229,7 +234,7 @@ def _phase(load: ChatLoad, phase: Phase, rss: RssSampler, members: int) -> dict[
 def _chat_result(
     load: ChatLoad, phase: Phase, rss: RssSampler, drain: tuple[str, float]
 ) -> dict[str, Any]:
-    result = _phase(load, phase, rss, len(load.receivers))
+    result = _phase(load, phase, rss, load.members())
     return {
         **result,
         **_losses(drain[0], drain[1], result["missing"]),

@@ -152,11 +152,14 @@ def validity(window: Window) -> dict[str, Any]:
         )
     noisy = []
     if window.foreign_server_core > FOREIGN_CPU_LIMIT:
-        noisy.append(f"other processes used {100 * window.foreign_server_core:.0f}% of the "
-                     "server's core")
+        noisy.append(
+            f"other processes used {100 * window.foreign_server_core:.0f}% of the server's core"
+        )
     if window.foreign_loadgen_core > FOREIGN_CPU_LIMIT:
-        noisy.append(f"other processes used {100 * window.foreign_loadgen_core:.0f}% of the "
-                     "load generator's core")
+        noisy.append(
+            f"other processes used {100 * window.foreign_loadgen_core:.0f}% of the "
+            "load generator's core"
+        )
     return {"valid": not reasons, "invalid_reasons": reasons, "noisy": noisy}
 
 

@@ -223,6 +223,9 @@ async def run_presence(target: Target, p: PresenceParams, ramp: RampParams) -> d
         "latency_max_ms": ms(max(lat)) if lat else None,
         "latency_samples": len(lat),
         "frames_per_s": round(frames / window.seconds),
+        # each frame is one member's batch: a delivery, as in scenario 7 (hub-presence)
+        "deliveries_per_s": round(frames / window.seconds),
+        "cpu_us_per_delivery": round(1e6 * window.server_cpu / frames, 2) if frames else None,
         "mb_per_s": round(sent_bytes / window.seconds / 2**20, 2),
         "avg_frame_bytes": round(sent_bytes / frames) if frames else 0,
         "stale_at_end": load.stale(),
@@ -234,8 +237,11 @@ async def run_presence(target: Target, p: PresenceParams, ramp: RampParams) -> d
         "loop_lag": lag.stop(),
         **validity(window),
     }
-    main_ok = (result["valid"] and result["stale_at_end"] == 0
-               and (result["latency_p99_ms"] or 1e9) <= 1000 * ramp.max_latency)
+    main_ok = (
+        result["valid"]
+        and result["stale_at_end"] == 0
+        and (result["latency_p99_ms"] or 1e9) <= 1000 * ramp.max_latency
+    )
     full_ramp = not cut and sustained == (below[-1] if below else None)
     result["max_sustained_hz"] = p.rate if main_ok and full_ramp else sustained
     result["steps"] = steps
@@ -289,8 +295,9 @@ async def _ramp(
             padded = received + [MISSING] * missing
             on_time = sum(1 for x in received if x <= limit)
             step.update(
-                offered_deliveries_per_s=round(sum(sent) * (len(load.members) - 1)
-                                               / window.seconds),
+                offered_deliveries_per_s=round(
+                    sum(sent) * (len(load.members) - 1) / window.seconds
+                ),
                 expected_at_probes=expected,
                 missing_at_probes=missing,
                 on_time_share=round(on_time / expected, 4) if expected else None,

@@ -1,0 +1,395 @@
+"""Scenarios 6-8: the class service (JupyterHub), the rooms of a whole class behind relays.
+
+The service (``benchmarks/hubservice.py``: the real one, with a stub Hub API) is reached by
+relays, each one user's Jupyter server, speaking the upstream protocol (docs/protocol.md):
+``open (local)``, ``ev (local, event, data)`` (acknowledged with the event's ack) and, from
+the service, ``to (locals, body)``.
+
+* **hub-chat** (6) and **hub-presence** (7): the load generator simulates the relays (one
+  raw client per relay, each the user ``r<i>``/``p<i>``, opening its local sessions and
+  joining them to one room through ``ev``). A shape ``RxS`` is R relays of S sessions each;
+  a delivery is one session a ``to`` frame is for (a frame for 10 sessions is 10 deliveries,
+  as the relay writes it to 10 browsers). Chat is scenario 1's load (one sender at the same
+  rate; the sender's session is on one more relay and also gets every message); presence is
+  scenario 2's (every member at the same rate; each update an ``ev`` without an
+  acknowledgement, as scenario 2's members send theirs, although a relay's ``Upstream``
+  asks one for every event: its round trip is in hub-hop). Measured: the service's CPU per
+  delivery and the latency at the relays, next to ours' single-server figures of the same
+  run (scenarios 1 and 2).
+* **hub-hop** (8): a real Jupyter server in relay mode, with ``clients`` receivers and a
+  sender in one room: each message goes sender -> server -> service -> server -> receivers.
+  The same load on the same server without the service (``single``) gives the latency the
+  hop adds (difference of the p50s and p99s), and CPU per delivery over both processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from dataclasses import replace
+from typing import Any
+
+from ..config import Suite
+from ..eio import TO_PREFIX, EioClient, Target, to_targets
+from ..hubservice import bench_token
+from ..procstat import Snapshot, Window, core_busy, process_cpu, self_cpu
+from ..stats import ms, percentile, slope
+from .chat import CUT_AFTER_S, MARK, ChatLoad, Phase, _chat_result, _drain, _measure
+from .chat import ROOM as CHAT_ROOM
+from .common import LoopLag, RssSampler, check_ack, close_all, mark_window, validity
+from .presence import PresenceLoad
+
+ROOM = "bench-presence"
+
+
+def shape_name(relays: int, per: int) -> str:
+    return f"{relays}x{per}"
+
+
+def parse_shape(variant: str) -> tuple[int, int]:
+    relays, _, per = variant.partition("x")
+    return int(relays), int(per)
+
+
+class LocalSession:
+    """A session behind a simulated relay, called like a client: ``call(event, data)``."""
+
+    def __init__(self, relay: EioClient, local: str) -> None:
+        self.relay = relay
+        self.local = local
+
+    def call(self, event: str, data: Any) -> asyncio.Future[Any]:
+        return self.relay.call("ev", self.local, event, data)
+
+
+async def connect_relays(
+    service: Target,
+    users: list[str],
+    on_event: Any,
+    concurrency: int = 50,
+    timeout: float = 30.0,
+) -> list[EioClient]:
+    """One relay connection per user (``Authorization: token bench-<user>``), WebSocket
+    without permessage-deflate, as ``Upstream``'s client (aiohttp) connects."""
+    clients: list[EioClient | None] = [None] * len(users)
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> None:
+        async with semaphore:
+            target = replace(service, token=bench_token(users[index]))
+            client = EioClient(target, on_event, deflate=False)
+            client.count_targets = True
+            clients[index] = await client.connect(timeout)
+
+    await asyncio.gather(*(one(i) for i in range(len(users))))
+    return [c for c in clients if c is not None]
+
+
+async def open_and_join(
+    relays: list[EioClient],
+    counts: list[int],
+    room: str,
+    concurrency: int = 20,
+    timeout: float = 30.0,
+) -> list[list[str]]:
+    """Open ``counts[i]`` sessions (local ids "1", "2", ...) on relay ``i`` and join each to
+    ``room``; the sessions' public ids, per relay. Relays in parallel (at most
+    ``concurrency``), each relay's sessions one after the other; the relays' first sessions
+    join in list order only roughly (fan-out order is not measured here)."""
+    out: list[list[str]] = [[] for _ in relays]
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> None:
+        async with semaphore:
+            relay = relays[index]
+            for n in range(1, counts[index] + 1):
+                local = str(n)
+                ack = await asyncio.wait_for(relay.call("open", local), timeout)
+                check_ack(ack, "open")
+                out[index].append(str(ack["session"]))
+                ack = await asyncio.wait_for(
+                    relay.call("ev", local, "join", {"room": room}), timeout
+                )
+                check_ack(ack, "join")
+
+    await asyncio.gather(*(one(i) for i in range(len(relays))))
+    return out
+
+
+# -- 6: chat through relays ------------------------------------------------------------------
+class RelayChatLoad(ChatLoad):
+    """Scenario 1's load with relays for receivers: ``relays`` x ``per`` receiving sessions,
+    plus the sender's session on one more relay."""
+
+    def __init__(
+        self, target: Target, rate: float, capacity: int, text_size: int, relays: int, per: int
+    ) -> None:
+        super().__init__(target, rate, capacity, text_size)
+        self.relay_count = relays
+        self.per = per
+        self.sessions = relays * per + 1
+
+    def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
+        i = packet.find(MARK)
+        if i < 0:
+            return  # joined/left and other events
+        k = to_targets(packet, 0, len(packet))
+        j = packet.index(b"|", i + 6)
+        end = packet.index(b"|", j + 1)
+        n = int(packet[i + 6 : j])
+        latency = now - int(packet[j + 1 : end])
+        self.last_latency = latency
+        if n < len(self.count):
+            self.count[n] += k
+            if latency > self.slowest[n]:
+                self.slowest[n] = latency
+        if n <= client.last_seen:
+            self.disorder += 1
+        client.last_seen = n
+
+    async def setup(self, receivers: int = 0) -> None:
+        users = [f"r{i}" for i in range(self.relay_count)] + ["sender"]
+        relays = await connect_relays(self.target, users, self.on_event)
+        await open_and_join(relays, [self.per] * self.relay_count + [1], CHAT_ROOM)
+        self.receivers = relays
+        self.sender = LocalSession(relays[-1], "1")  # type: ignore[assignment]
+
+    def members(self) -> int:
+        return self.sessions
+
+    def delivered(self) -> int:
+        """Sessions the ``to`` frames received so far were for."""
+        return sum(c.event_targets for c in self.receivers)
+
+    def relay_frames(self) -> int:
+        return sum(c.to_frames for c in self.receivers)
+
+
+async def run_hub_chat(target: Target, suite: Suite) -> dict[str, Any]:
+    p = suite.hub_chat
+    relays, per = parse_shape(target.variant)
+    capacity = round((p.warmup + p.duration) * p.rate) + 10
+    load = RelayChatLoad(target, p.rate, capacity, p.text_size, relays, per)
+    await load.setup()
+    rss = RssSampler(target.pid).start()
+    lag = LoopLag().start()
+    await load.send_for(p.warmup)
+    mark_window("hub-chat")
+    frames = load.relay_frames()
+    phase = await _measure(load, target.pid, p.duration, CUT_AFTER_S)
+    frames = load.relay_frames() - frames
+    drain = await _drain(load, phase.numbers, p.drain_limit)
+    rss.stop()
+    result = {
+        "shape": target.variant,
+        "relays": relays,
+        "sessions_per_relay": per,
+        "sessions": load.sessions,
+        **_chat_result(load, phase, rss, drain),
+        "relay_frames_per_s": round(frames / phase.window.seconds),
+        "loop_lag": lag.stop(),
+    }
+    close_all(load.receivers)
+    return result
+
+
+# -- 7: presence through relays --------------------------------------------------------------
+class RelayPresenceLoad(PresenceLoad):
+    """Scenario 2's load with its members behind relays. ``self.members`` holds each
+    member's relay (a relay appears once per session it carries); probes are the relays
+    carrying the ``probes`` last members, and decode every frame they get."""
+
+    def __init__(self, target: Target, relays: int, per: int, probes: int) -> None:
+        super().__init__(target, relays * per, probes)
+        self.relay_count = relays
+        self.per = per
+        self.relays: list[EioClient] = []
+        self.locals: list[str] = []
+
+    async def setup(self) -> None:
+        users = [f"p{i}" for i in range(self.relay_count)]
+        self.relays = await connect_relays(self.target, users, self.on_event)
+        ids = await open_and_join(self.relays, [self.per] * self.relay_count, ROOM)
+        probe_relays = math.ceil(self.probes_count / self.per)
+        for index, relay in enumerate(self.relays):
+            probe = index >= self.relay_count - probe_relays
+            relay.tag = {str(n): {} for n in range(1, self.per + 1)} if probe else None
+            relay.drain = not probe
+            for n, session in enumerate(ids[index], start=1):
+                self.members.append(relay)
+                self.locals.append(str(n))
+                self.sessions.append(session)
+
+    def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
+        seen: dict[str, dict[str, int]] | None = client.tag
+        if seen is None or not packet.startswith(TO_PREFIX):
+            return
+        _name, targets, body = json.loads(packet[2:])
+        name, data = json.loads(body)
+        if name != "presence" or not isinstance(data, dict):
+            return
+        self.batches += 1
+        low, high = self.window
+        epoch = self.epoch
+        for update in data.get("updates") or []:
+            state = update.get("state")
+            if not state:
+                continue
+            sent = epoch + state["column"] * 1000
+            if low <= sent < high:
+                self.latencies.append(now - sent)
+            session = update["session"]
+            for local in targets:
+                mine = seen.get(local)
+                if mine is not None and state["line"] > mine.get(session, -1):
+                    mine[session] = state["line"]
+
+    def _send(self, index: int) -> None:
+        line = self.line[index] + 1
+        self.line[index] = line
+        self.sent[index] += 1
+        column = (time.time_ns() - self.epoch) // 1000
+        state = {
+            "path": "bench/class.ipynb",
+            "cell_id": f"cell-{index % 40:04d}",
+            "cell_index": index % 40,
+            "line": line,
+            "column": column,
+            "mode": "edit",
+            "activity": "active",
+        }
+        # No acknowledgement asked, as scenario 2's members (a relay asks one: see hub-hop)
+        data = {"room": ROOM, "state": state}
+        self.members[index].emit("ev", self.locals[index], "presence", data)
+
+    def batch_drains(self, size: int) -> None:
+        for relay in self.relays:
+            if relay.drain:
+                relay.set_rcvlowat(size)
+
+    def record_from(self) -> None:
+        super().record_from()
+        for relay in self.relays:
+            relay.to_frames = 0
+            relay.event_targets = 0
+
+    def frames(self) -> tuple[int, int]:
+        """(deliveries: sessions the frames were for, bytes)."""
+        return (
+            sum(r.event_targets for r in self.relays),
+            sum(r.event_bytes for r in self.relays),
+        )
+
+    def relay_frames(self) -> int:
+        return sum(r.to_frames for r in self.relays)
+
+    def stale(self) -> int:
+        """(probe session, sender) pairs where the probe does not hold the sender's last
+        state."""
+        stale = 0
+        for relay in self.relays:
+            seen: dict[str, dict[str, int]] | None = relay.tag
+            if seen is None:
+                continue
+            for local, mine in seen.items():
+                for index, session in enumerate(self.sessions):
+                    own = self.members[index] is relay and self.locals[index] == local
+                    if not own and mine.get(session, -1) < self.line[index]:
+                        stale += 1
+        return stale
+
+
+async def run_hub_presence(target: Target, suite: Suite) -> dict[str, Any]:
+    p = suite.hub_presence
+    relays, per = parse_shape(target.variant)
+    load = RelayPresenceLoad(target, relays, per, p.probes)
+    await load.setup()
+    rss = RssSampler(target.pid, interval=1.0).start()
+    lag = LoopLag().start()
+    await load.drive(p.rate, p.warmup)
+    mark_window("hub-presence")
+    load.record_from()
+    before = Snapshot.take(target.pid)
+    t0 = time.monotonic()
+    await load.drive(p.rate, p.duration)
+    load.record_until()
+    after = Snapshot.take(target.pid)
+    t1 = time.monotonic()
+    deliveries, sent_bytes = load.frames()
+    frames = load.relay_frames()
+    await asyncio.sleep(1.0)  # the last batches
+    rss.stop()
+    window = Window.between(before, after)
+    samples = rss.between(t0, t1)
+    lat = load.latencies
+    result = {
+        "shape": target.variant,
+        "relays": relays,
+        "sessions_per_relay": per,
+        **window.as_dict(),
+        "members": load.members_count,
+        "rate_hz": p.rate,
+        "updates_in_per_s": round(sum(load.sent) / (p.warmup + p.duration)),
+        "latency_p50_ms": ms(percentile(lat, 50)),
+        "latency_p99_ms": ms(percentile(lat, 99)),
+        "latency_max_ms": ms(max(lat)) if lat else None,
+        "latency_samples": len(lat),
+        "deliveries_per_s": round(deliveries / window.seconds),
+        "relay_frames_per_s": round(frames / window.seconds),
+        "cpu_us_per_delivery": round(1e6 * window.server_cpu / deliveries, 2)
+        if deliveries
+        else None,
+        "mb_per_s": round(sent_bytes / window.seconds / 2**20, 2),
+        "avg_frame_bytes": round(sent_bytes / frames) if frames else 0,
+        "stale_at_end": load.stale(),
+        "rss_mb_max": round(max(r for _, r in samples) / 2**20, 1) if samples else None,
+        "rss_slope_kb_per_s": round(slope(samples) / 1024, 1),
+        "loop_lag": lag.stop(),
+        **validity(window),
+    }
+    close_all(load.relays)
+    return result
+
+
+# -- 8: the relay hop ------------------------------------------------------------------------
+def _snapshot(pids: list[int]) -> tuple[Snapshot, list[float]]:
+    """A snapshot whose server CPU is that of all ``pids`` (all on the server core)."""
+    each = [process_cpu(pid) for pid in pids]
+    return Snapshot(time.monotonic(), sum(each), self_cpu(), core_busy()), each
+
+
+async def run_hub_hop(target: Target, suite: Suite) -> dict[str, Any]:
+    """Chat among ``clients`` + 1 clients of one Jupyter server, relaying or not."""
+    p = suite.hub_hop
+    pids = [target.pid, *target.pids]
+    capacity = round((p.warmup + p.duration) * p.rate) + 10
+    load = ChatLoad(target, p.rate, capacity, p.text_size)
+    await load.setup(p.clients)
+    rss = RssSampler(target.pid).start()
+    lag = LoopLag().start()
+    await load.send_for(p.warmup)
+    mark_window("hub-hop")
+    t0, d0 = time.monotonic(), load.delivered()
+    s0, each0 = _snapshot(pids)
+    numbers = await load.send_for(p.duration, CUT_AFTER_S)
+    s1, each1 = _snapshot(pids)
+    t1, d1 = time.monotonic(), load.delivered()
+    window = Window.between(s0, s1)
+    phase = Phase(numbers, window, d1 - d0, t0, t1)
+    drain = await _drain(load, numbers, p.drain_limit)
+    rss.stop()
+    cpu = [b - a for a, b in zip(each0, each1, strict=True)]
+    result = {
+        "mode": target.variant,
+        "clients": p.clients + 1,
+        **_chat_result(load, phase, rss, drain),
+        # server_cpu_pct/cpu_us_per_delivery: all processes (the server and the service)
+        "jupyter_cpu_pct": round(100 * cpu[0] / window.seconds, 1),
+        "service_cpu_pct": round(100 * cpu[1] / window.seconds, 1) if len(cpu) > 1 else None,
+        "loop_lag": lag.stop(),
+    }
+    result.pop("rss_series_mb", None)
+    close_all(load.receivers)
+    return result
