@@ -97,19 +97,17 @@ class Fanout:
             socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
             if socket is None:
                 return False
-            handler = self.websockets.get(eio_sid)
-            if handler is None and not socket.upgraded:
-                environ = self.sio.environ.get(eio_sid) or {}
-                handler = environ.get("tornado.handler")
-            connection = getattr(handler, "ws_connection", None)
-            if connection is not None and connection.stream is not None:
-                return not connection.stream.writing()
+            stream = self._stream(eio_sid, socket)
+            if stream is not None:  # upgraded, or WebSocket from the start (relays)
+                return not stream.writing()
             return socket.queue.qsize() < POLL_BACKLOG
         except Exception:  # internals changed: send, as python-socketio would
             return True
 
     def _stream(self, eio_sid: str, socket: Any) -> Any:
-        """The tornado IOStream of an upgraded (or WebSocket-only) connection, or None."""
+        """The tornado IOStream of an upgraded (or WebSocket-only) connection, or None: the
+        one place that finds it (the HTTP handler registers upgraded connections; a
+        WebSocket-only one is found through the handler in its environ)."""
         handler = self.websockets.get(eio_sid)
         if handler is None and socket.upgraded:
             environ = self.sio.environ.get(eio_sid)
@@ -188,12 +186,7 @@ class Fanout:
         # so writing now keeps its order. (``_getters``: asyncio.Queue's waiting consumers.)
         if not socket.upgraded or socket.upgrading or not queue.empty() or not queue._getters:
             return False
-        handler = self.websockets.get(eio_sid)
-        if handler is None:
-            environ = self.sio.environ.get(eio_sid)
-            handler = environ.get("tornado.handler") if environ else None
-        connection = getattr(handler, "ws_connection", None)
-        stream = getattr(connection, "stream", None)
+        stream = self._stream(eio_sid, socket)
         if stream is None or stream.closed():
             return False
         # Compression is off for our connections, so the frame is the same for everyone.
