@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ipywidgets import CallbackDispatcher, DOMWidget
-from traitlets import Bool, Dict, List, Unicode
+from traitlets import Bool, Dict, Enum, List, Unicode
 
 from .limits import MAX_TEXT_LENGTH, ROOM_NAME_RULE, valid_room_name
 
@@ -27,12 +27,20 @@ MODULE_VERSION = "^0.1.0"
 #: How many event keys are remembered to fire each callback once.
 _SEEN_EVENTS = 2000
 
+#: The values of ``Room.transport``.
+TRANSPORTS = ("websocket", "polling")
+
 
 class Room(DOMWidget):
     """A collaboration room: members, chat and an event log, live in the notebook.
 
     ``Room("class-101")`` joins the room ``class-101``; ``Room()`` joins a room
     named after the notebook's path (filled in by the front end once displayed).
+
+    ``Room("class-101", transport="polling")`` switches the browser tab's connection to
+    HTTP long-polling (for a demo of both transports; the widget's Network pane shows the
+    packets); setting ``room.transport = "websocket"`` lets it upgrade to WebSocket again.
+    The tab has one connection for all its widgets, so this applies to the whole tab.
 
     The browser tab that shows the widget is the one connected to the room: state
     such as ``members`` and ``messages`` is filled in once the widget is displayed.
@@ -51,7 +59,19 @@ class Room(DOMWidget):
     connected = Bool(False, help="Whether the browser tab is connected and in the room.").tag(
         sync=True
     )
-    transport = Unicode("", help="'websocket', 'polling' or '' when offline.").tag(sync=True)
+    transport = Enum(
+        TRANSPORTS,
+        default_value="websocket",
+        help=(
+            "The transports the browser tab may use: 'websocket' (the default: WebSocket, "
+            "long-polling as the fallback; a Room with it leaves the tab as it is) or 'polling' "
+            "(HTTP long-polling only). Setting it reconnects the tab's one connection, which all "
+            "its Room widgets share; the Network pane's switch sets it too."
+        ),
+    ).tag(sync=True)
+    current_transport = Unicode(
+        "", help="The transport in use: 'websocket', 'polling' or '' when offline."
+    ).tag(sync=True)
     members = List(Dict(), help="One dict per person in the room (not per tab).").tag(sync=True)
     messages = List(Dict(), help="The most recent messages (up to 100), oldest first.").tag(
         sync=True
@@ -61,13 +81,18 @@ class Room(DOMWidget):
         sync=True
     )
 
-    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, name: str | None = None, *, transport: str = "websocket", **kwargs: Any
+    ) -> None:
         if name is not None:
             if not isinstance(name, str):
                 raise TypeError(f"room name must be a string, not {type(name).__name__}")
             if not valid_room_name(name):
                 raise ValueError(f"invalid room name {name!r}: use {ROOM_NAME_RULE}")
             kwargs["room"] = name
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be 'websocket' or 'polling', not {transport!r}")
+        kwargs["transport"] = transport
         super().__init__(**kwargs)
         self._message_handlers = CallbackDispatcher()
         self._join_handlers = CallbackDispatcher()
@@ -139,7 +164,7 @@ class Room(DOMWidget):
 
     def __repr__(self) -> str:
         name = repr(self.room) if self.room else "<this notebook>"
-        state = f"connected via {self.transport}" if self.connected else "not connected"
+        state = f"connected via {self.current_transport}" if self.connected else "not connected"
         n_members = len(self.members)
         n_messages = len(self.messages)
         return (

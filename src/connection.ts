@@ -2,15 +2,19 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 
+import { EngineTap } from './inspector/engineTap';
 import { IClientToServerEvents, IServerToClientEvents, IServiceEvent } from './protocol';
+import { RoomLeases } from './room/roomLeases';
 import { RoomSession } from './room/roomSession';
 import {
   ConnectionState,
   ICollabConnection,
   ILogEntry,
+  INetworkTap,
   IRoomLease,
   IRoomSession,
-  ServiceState
+  ServiceState,
+  TransportMode
 } from './tokens';
 import { getCookie } from './util';
 
@@ -18,8 +22,10 @@ type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
 
 /** How often the round-trip time is measured while connected. */
 const RTT_INTERVAL = 5000;
-/** How long a room stays joined after its last view went away (re-running a cell). */
-const LEAVE_GRACE = 1500;
+/** The transports of each mode (`websocket` after `polling`: start polling, then upgrade). */
+const FIRST_TRANSPORTS = ['websocket', 'polling'];
+const UPGRADE_TRANSPORTS = ['polling', 'websocket'];
+const POLLING_TRANSPORTS = ['polling'];
 
 export interface ICollabConnectionOptions {
   /** The server's base URL, e.g. `http://host:8888/user/x/` (JupyterLab's serverSettings.baseUrl). */
@@ -45,7 +51,7 @@ export class CollabConnection implements ICollabConnection {
     const { origin, path } = socketEndpoint(options.baseUrl);
     this.socket = io(origin, {
       path,
-      transports: ['websocket', 'polling'],
+      transports: FIRST_TRANSPORTS,
       tryAllTransports: true,
       upgrade: true,
       withCredentials: true,
@@ -59,6 +65,7 @@ export class CollabConnection implements ICollabConnection {
       autoConnect: false,
       ...options.socketOptions
     });
+    this._tap.watch(this.socket.io);
     this._wire();
     this._rttTimer = window.setInterval(() => this._measureRtt(), RTT_INTERVAL);
     window.addEventListener('online', this._onOnline);
@@ -96,6 +103,12 @@ export class CollabConnection implements ICollabConnection {
   get pinged(): ISignal<ICollabConnection, void> {
     return this._pinged;
   }
+  get network(): INetworkTap {
+    return this._tap;
+  }
+  get transportMode(): TransportMode {
+    return this._mode;
+  }
   get isDisposed(): boolean {
     return this._disposed;
   }
@@ -103,49 +116,43 @@ export class CollabConnection implements ICollabConnection {
   connect(): void {
     if (!this._started && !this._disposed) {
       this._started = true;
-      this.socket.connect();
+      this._open();
     }
+  }
+
+  setTransportMode(mode: TransportMode): void {
+    if (mode === this._mode || this._disposed) {
+      return;
+    }
+    this._mode = mode;
+    // Back from polling-only: start on polling again, so the upgrade can be watched.
+    this.socket.io.opts.transports = mode === 'polling' ? POLLING_TRANSPORTS : UPGRADE_TRANSPORTS;
+    this._statusChanged.emit(undefined);
+    if (!this._started) {
+      return;
+    }
+    const how = mode === 'polling' ? 'long-polling only' : 'long-polling, upgrade to WebSocket';
+    this._log('transport', `reconnecting with ${how}`);
+    if (this._manualTimer !== null) {
+      window.clearTimeout(this._manualTimer);
+      this._manualTimer = null;
+    }
+    this.socket.disconnect();
+    this._open();
+    this._setState('reconnecting');
   }
 
   acquire(room: string): IRoomLease {
     this.connect();
-    let entry = this._rooms.get(room);
-    if (!entry) {
-      const session = new RoomSession(room, () => this.socket);
-      entry = { session, refs: 0, leaveTimer: null };
-      this._rooms.set(room, entry);
-      this._seedLog(session);
-      session.join();
-      this._sessionsChanged.emit(undefined);
-    }
-    if (entry.leaveTimer !== null) {
-      window.clearTimeout(entry.leaveTimer);
-      entry.leaveTimer = null;
-    }
-    entry.refs++;
-    const theEntry = entry;
-    let disposed = false;
-    return {
-      session: theEntry.session,
-      get isDisposed() {
-        return disposed;
-      },
-      dispose: () => {
-        if (disposed) {
-          return;
-        }
-        disposed = true;
-        this._release(room, theEntry.session);
-      }
-    };
+    return this._leases.acquire(room);
   }
 
   getSession(room: string): IRoomSession | undefined {
-    return this._rooms.get(room)?.session;
+    return this._leases.get(room);
   }
 
   get sessions(): ReadonlyArray<IRoomSession> {
-    return Array.from(this._rooms.values(), entry => entry.session);
+    return this._leases.all();
   }
 
   get sessionsChanged(): ISignal<ICollabConnection, void> {
@@ -163,35 +170,26 @@ export class CollabConnection implements ICollabConnection {
     }
     window.removeEventListener('online', this._onOnline);
     window.removeEventListener('offline', this._onOffline);
-    for (const entry of this._rooms.values()) {
-      entry.session.dispose();
-    }
-    this._rooms.clear();
+    this._leases.dispose();
     this.socket.disconnect();
+    this._tap.dispose();
     Signal.clearData(this);
   }
 
   // ---- private ----
 
-  private _release(room: string, session: RoomSession): void {
-    const entry = this._rooms.get(room);
-    if (!entry || entry.session !== session) {
-      return;
-    }
-    entry.refs--;
-    if (entry.refs > 0) {
-      return;
-    }
-    entry.leaveTimer = window.setTimeout(() => {
-      entry.leaveTimer = null;
-      if (entry.refs > 0 || this._rooms.get(room) !== entry) {
-        return;
-      }
-      this._rooms.delete(room);
-      entry.session.leave();
-      entry.session.dispose();
-      this._sessionsChanged.emit(undefined);
-    }, LEAVE_GRACE);
+  /** Connect, and follow the new engine at once (the inspector sees its handshake). */
+  private _open(): void {
+    this.socket.connect();
+    this._tap.follow();
+  }
+
+  /** A room acquired for the first time: its log starts with the connection's state. */
+  private _newSession(room: string): RoomSession {
+    const session = new RoomSession(room, () => this.socket);
+    this._seedLog(session);
+    session.join();
+    return session;
   }
 
   private _headers(): Record<string, string> {
@@ -203,7 +201,7 @@ export class CollabConnection implements ICollabConnection {
   private _log(kind: string, text: string): void {
     const entry: ILogEntry = { id: ++this._logId, ts: Date.now(), kind, text };
     this._logged.emit(entry);
-    for (const { session } of this._rooms.values()) {
+    for (const session of this._leases.all()) {
       session.addLog(kind, text, entry.ts);
     }
   }
@@ -273,13 +271,13 @@ export class CollabConnection implements ICollabConnection {
       this._setTransport(manager.engine.transport.name);
       this._setState('connected');
       this._log('connect', this._connectedText());
-      for (const { session } of this._rooms.values()) {
+      for (const session of this._leases.all()) {
         session.join();
       }
       this._measureRtt();
     });
     socket.on('disconnect', reason => {
-      for (const { session } of this._rooms.values()) {
+      for (const session of this._leases.all()) {
         session.onDisconnected();
       }
       this._setTransport('');
@@ -311,16 +309,16 @@ export class CollabConnection implements ICollabConnection {
     });
 
     socket.on('message', message => {
-      this._rooms.get(message.room)?.session.onMessageEvent(message);
+      this._leases.get(message.room)?.onMessageEvent(message);
     });
     socket.on('joined', event => {
-      this._rooms.get(event.room)?.session.onJoinedEvent(event);
+      this._leases.get(event.room)?.onJoinedEvent(event);
     });
     socket.on('left', event => {
-      this._rooms.get(event.room)?.session.onLeftEvent(event);
+      this._leases.get(event.room)?.onLeftEvent(event);
     });
     socket.on('presence', event => {
-      this._rooms.get(event.room)?.session.onPresenceEvent(event);
+      this._leases.get(event.room)?.onPresenceEvent(event);
     });
     socket.on('service', event => this._onService(event));
   }
@@ -338,13 +336,13 @@ export class CollabConnection implements ICollabConnection {
       this._log('error', `the class service refused this session: ${event.message ?? ''}`);
     } else if (state === 'reconnecting') {
       this._log('disconnect', 'reconnecting to the class service');
-      for (const { session } of this._rooms.values()) {
+      for (const session of this._leases.all()) {
         session.onDisconnected();
       }
     } else if (previous !== 'connected') {
       this._log('connect', 'connected to the class service');
       if (previous === 'reconnecting') {
-        for (const { session } of this._rooms.values()) {
+        for (const session of this._leases.all()) {
           session.join();
         }
       }
@@ -363,7 +361,7 @@ export class CollabConnection implements ICollabConnection {
         this.socket.io.opts.extraHeaders = this._headers();
         this._setState('reconnecting');
         this._log('reconnect', 'reconnecting');
-        this.socket.connect();
+        this._open();
       }
     }, delay);
   }
@@ -388,7 +386,7 @@ export class CollabConnection implements ICollabConnection {
     if (!this.socket.connected) {
       this._setState('reconnecting');
       if (!this.socket.active) {
-        this.socket.connect();
+        this._open();
       }
     }
   };
@@ -410,10 +408,12 @@ export class CollabConnection implements ICollabConnection {
   private _manualDelay = 1000;
   private _logId = 0;
   private _disposed = false;
-  private _rooms = new Map<
-    string,
-    { session: RoomSession; refs: number; leaveTimer: number | null }
-  >();
+  private _mode: TransportMode = 'websocket';
+  private _tap = new EngineTap();
+  private _leases = new RoomLeases(
+    room => this._newSession(room),
+    () => this._sessionsChanged.emit(undefined)
+  );
   private _statusChanged = new Signal<ICollabConnection, void>(this);
   private _stateChanged = new Signal<ICollabConnection, ConnectionState>(this);
   private _logged = new Signal<ICollabConnection, ILogEntry>(this);

@@ -104,6 +104,68 @@ export interface IRoomLease extends IDisposable {
   readonly session: IRoomSession;
 }
 
+/**
+ * Which transports the tab's connection may use: `websocket` (the default: WebSocket first,
+ * long-polling as the fallback) or `polling` (HTTP long-polling only, for a demo).
+ */
+export type TransportMode = 'websocket' | 'polling';
+
+/** One Engine.IO packet as socket.io-client's engine reported it (the Network pane). */
+export interface IRawPacket {
+  readonly dir: 'in' | 'out';
+  /** The Engine.IO type: open, close, ping, pong, message, upgrade, noop. */
+  readonly type: string;
+  /** A string, or binary data (an attachment). */
+  readonly data: unknown;
+  /** Milliseconds since the epoch, with a fraction. */
+  readonly ts: number;
+  /** The transport it went over. */
+  readonly transport: string;
+  /** e.g. `probe`: a packet of the upgrade probe, reported by the engine's upgrade events. */
+  readonly note?: string;
+}
+
+/** A step of the transport upgrade (or of the handshake), with its time. */
+export interface IHandshakeStep {
+  readonly ts: number;
+  readonly kind: 'open' | 'probe' | 'upgrading' | 'upgrade' | 'upgrade-error';
+  readonly transport: string;
+  readonly text: string;
+}
+
+/** The last Engine.IO handshake of the connection: its `open` packet and what followed. */
+export interface IHandshakeInfo {
+  /** When the `open` packet arrived. */
+  readonly ts: number;
+  readonly sid: string;
+  /** The transports the server offers to upgrade to. */
+  readonly upgrades: ReadonlyArray<string>;
+  readonly pingInterval: number;
+  readonly pingTimeout: number;
+  readonly maxPayload: number | null;
+  /** The transport the handshake went over. */
+  readonly transport: string;
+  /** The open and the upgrade steps, oldest first (a few entries). */
+  readonly steps: ReadonlyArray<IHandshakeStep>;
+}
+
+/**
+ * socket.io-client's engine, watched for the Network pane. The handshake is always remembered
+ * (a few fields); packets are only reported while someone captures.
+ */
+export interface INetworkTap {
+  /** The last handshake, or null before the first. */
+  readonly handshake: IHandshakeInfo | null;
+  /** Fires when a handshake happened or an upgrade step was taken. */
+  readonly handshakeChanged: ISignal<INetworkTap, IHandshakeInfo | null>;
+  /** Every packet in and out, while at least one capture is held. */
+  readonly packet: ISignal<INetworkTap, IRawPacket>;
+  /** How many captures are held (0: nothing listens to the engine's packets). */
+  readonly capturing: number;
+  /** Start reporting packets; dispose to stop (the last one detaches the listeners). */
+  capture(): IDisposable;
+}
+
 /** The tab's single Socket.IO connection to the collab server. */
 export interface ICollabConnection {
   readonly state: ConnectionState;
@@ -115,7 +177,16 @@ export interface ICollabConnection {
   readonly rtt: number | null;
   /** The Socket.IO sid of the current connection (never shown to other users). */
   readonly sid: string | null;
-  /** Fires when state, transport or rtt changes. */
+  /** Which transports the connection may use (the same for every Room of the tab). */
+  readonly transportMode: TransportMode;
+  /**
+   * Reconnect with long-polling only (`polling`), or with long-polling that may upgrade to
+   * WebSocket (`websocket`). Applies to the whole tab; does nothing when already so.
+   */
+  setTransportMode(mode: TransportMode): void;
+  /** The handshake and, while captured, every packet (the Network pane). */
+  readonly network: INetworkTap;
+  /** Fires when state, transport, transport mode or rtt changes. */
   readonly statusChanged: ISignal<ICollabConnection, void>;
   /** Fires when the connection state changes. */
   readonly stateChanged: ISignal<ICollabConnection, ConnectionState>;

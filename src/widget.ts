@@ -9,7 +9,14 @@ import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Message } from '@lumino/messaging';
 
 import { IMember, IMessage, IUser, toRoomName } from './protocol';
-import { ICollabConnection, ICollabPresence, IRoomLease, IRoomSession, RoomChange } from './tokens';
+import {
+  ICollabConnection,
+  ICollabPresence,
+  IRoomLease,
+  IRoomSession,
+  RoomChange,
+  TransportMode
+} from './tokens';
 import { formatClock } from './util';
 import { RoomRenderer } from './view/roomRenderer';
 
@@ -49,6 +56,11 @@ interface ISendRequest {
   type: 'send';
   text: string;
   client_id: string;
+}
+
+/** The `transport` trait's value, when it is one the connection knows. */
+function transportModeOf(value: unknown): TransportMode | null {
+  return value === 'polling' || value === 'websocket' ? value : null;
 }
 
 function isSendRequest(content: unknown): content is ISendRequest {
@@ -102,7 +114,8 @@ export class RoomModel extends DOMWidgetModel {
       _view_module_version: MODULE_VERSION,
       room: '',
       connected: false,
-      transport: '',
+      transport: 'websocket',
+      current_transport: '',
       members: [],
       messages: [],
       log: [],
@@ -117,6 +130,25 @@ export class RoomModel extends DOMWidgetModel {
   initialize(attributes: ObjectHash, options: IBackboneModelOptions): void {
     super.initialize(attributes, options);
     this.on('msg:custom', this._onCustom, this);
+    this.on('change:transport', this._onTransportChanged, this);
+  }
+
+  /**
+   * Before a view connects: `Room(..., transport="polling")` switches the tab to long-polling.
+   * The default ("websocket") leaves the tab's connection as it is.
+   */
+  requestTransport(): void {
+    if (transportModeOf(this.get('transport')) === 'polling') {
+      getContext().connection.setTransportMode('polling');
+    }
+  }
+
+  /** The trait changed (from Python, or the Network pane's switch): switch the tab. */
+  private _onTransportChanged(): void {
+    const mode = transportModeOf(this.get('transport'));
+    if (mode) {
+      getContext().connection.setTransportMode(mode);
+    }
   }
 
   /** A view of this model started showing `session`. */
@@ -228,7 +260,7 @@ export class RoomModel extends DOMWidgetModel {
     const session = this._session;
     const connection = getContext().connection;
     if (!session) {
-      this.set({ connected: false, transport: '' });
+      this.set({ connected: false, current_transport: '' });
       this.save_changes();
       return;
     }
@@ -236,7 +268,7 @@ export class RoomModel extends DOMWidgetModel {
     const log = session.log.map(e => `${formatClock(e.ts)} ${e.text}`);
     const state: ObjectHash = {
       connected: connection.state === 'connected' && session.joined,
-      transport: connection.transport,
+      current_transport: connection.transport,
       members: session.members.map(memberJson),
       messages,
       log,
@@ -266,7 +298,12 @@ export class RoomView extends DOMWidgetView {
   render(): void {
     super.render();
     const { connection, presence } = getContext();
-    this._renderer = new RoomRenderer(this.el, connection, presence);
+    // The Network pane's switch sets this widget's `transport` trait (Python sees it), which
+    // switches the tab's connection.
+    this._renderer = new RoomRenderer(this.el, connection, presence, mode => {
+      this.model.set('transport', mode);
+      this.touch();
+    });
     this.listenTo(this.model, 'change:room', this._onRoomChanged);
     this._onRoomChanged();
   }
@@ -329,6 +366,7 @@ export class RoomView extends DOMWidgetView {
     }
     this._release();
     const { connection } = getContext();
+    (this.model as RoomModel).requestTransport();
     this._lease = connection.acquire(room);
     (this.model as RoomModel).addView(this, this._lease.session);
     this._renderer?.setSession(this._lease.session);

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from traitlets import TraitError
 
 from collab_widget import Room
 from collab_widget.widget import MODULE_NAME, MODULE_VERSION
@@ -31,7 +32,15 @@ def test_model_and_view_names_match_the_front_end() -> None:
     assert state["_view_name"] == "RoomView"
     assert state["_model_module_version"] == MODULE_VERSION
     assert state["room"] == "class-101"
-    assert {"connected", "transport", "members", "messages", "log", "you"} <= set(state)
+    assert {
+        "connected",
+        "transport",
+        "current_transport",
+        "members",
+        "messages",
+        "log",
+        "you",
+    } <= set(state)
 
 
 def test_room_without_a_name_is_resolved_by_the_front_end() -> None:
@@ -96,9 +105,35 @@ def test_repr_summarises_the_state() -> None:
     room.set_state(
         {
             "connected": True,
-            "transport": "websocket",
+            "current_transport": "websocket",
             "members": [{"username": "a"}, {"username": "b"}],
             "messages": [{"seq": i} for i in range(5)],
         }
     )
     assert repr(room) == "Room('class-101', connected via websocket, 2 members, 5 messages)"
+
+
+def test_transport_is_websocket_unless_polling_is_asked_for() -> None:
+    assert Room("class-101").transport == "websocket"
+    room = Room("class-101", transport="polling")
+    assert room.transport == "polling"
+    assert room.get_state()["transport"] == "polling"
+    assert room.current_transport == ""  # what the browser uses, filled in by the front end
+    room.transport = "websocket"  # lets the tab upgrade again
+    assert room.get_state()["transport"] == "websocket"
+
+
+@pytest.mark.parametrize("value", ["", "ws", "WebSocket", "webtransport", None, 1])
+def test_transport_refuses_anything_else(value: Any) -> None:
+    with pytest.raises(ValueError, match="transport must be 'websocket' or 'polling'"):
+        Room("class-101", transport=value)
+    room = Room("class-101")
+    with pytest.raises(TraitError):
+        room.transport = value
+    assert room.transport == "websocket"
+
+
+def test_the_front_end_switch_reaches_python() -> None:
+    room = Room("class-101")
+    room.set_state({"transport": "polling", "current_transport": "polling"})
+    assert (room.transport, room.current_transport) == ("polling", "polling")

@@ -1,24 +1,33 @@
 /**
- * RoomRenderer: one view of a room, composed of four panes (header, members, chat, log),
- * each re-rendered on the session changes that concern it.
+ * RoomRenderer: one view of a room, composed of five panes (header, members, chat, log and
+ * the collapsed Network pane), each re-rendered on the session changes that concern it.
  */
-import type { ICollabConnection, ICollabPresence, IRoomSession, RoomChange } from '../tokens';
+import type {
+  ICollabConnection,
+  ICollabPresence,
+  IRoomSession,
+  RoomChange,
+  TransportMode
+} from '../tokens';
 import { ChatPane } from './chatPane';
 import { h } from './dom';
 import { HeaderPane } from './headerPane';
 import { LogPane } from './logPane';
 import { MembersPane } from './membersPane';
+import { NetworkPane } from './networkPane';
 
 export class RoomRenderer {
   /**
    * @param host the element to render into (the widget view's node).
    * @param connection the tab's connection (its state shows in the header).
    * @param presence cursor presence, when the app has it (share switch, locations).
+   * @param onTransport the Network pane's transport switch (default: switch the connection).
    */
   constructor(
     host: HTMLElement,
     connection: ICollabConnection,
-    presence: ICollabPresence | null = null
+    presence: ICollabPresence | null = null,
+    onTransport: (mode: TransportMode) => void = mode => connection.setTransportMode(mode)
   ) {
     this._host = host;
     this._connection = connection;
@@ -34,10 +43,12 @@ export class RoomRenderer {
     this._members = new MembersPane(presence);
     this._chat = new ChatPane();
     this._log = new LogPane();
+    this._network = new NetworkPane(connection, onTransport);
     host.append(
       this._header.node,
       h('div', { className: 'jp-CollabRoom-body' }, this._members.node, this._chat.node),
-      this._log.node
+      this._log.node,
+      this._network.node
     );
     connection.statusChanged.connect(this._renderHeader, this);
     if (presence) {
@@ -88,6 +99,7 @@ export class RoomRenderer {
     this._header.dispose();
     this._members.dispose();
     this._chat.dispose();
+    this._network.dispose();
     this._session = null;
   }
 
@@ -144,5 +156,6 @@ export class RoomRenderer {
   private _members: MembersPane;
   private _chat: ChatPane;
   private _log: LogPane;
+  private _network: NetworkPane;
   private _disposed = false;
 }
