@@ -1,4 +1,3 @@
-import { URLExt } from '@jupyterlab/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 
@@ -6,6 +5,7 @@ import { EngineTap } from './inspector/engineTap';
 import { IClientToServerEvents, IServerToClientEvents, IServiceEvent } from './protocol';
 import { RoomLeases } from './room/roomLeases';
 import { RoomSession } from './room/roomSession';
+import { RttProbe } from './rtt';
 import {
   ConnectionState,
   ICollabConnection,
@@ -16,12 +16,10 @@ import {
   ServiceState,
   TransportMode
 } from './tokens';
-import { getCookie } from './util';
+import { getCookie, socketEndpoint } from './util';
 
 type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
 
-/** How often the round-trip time is measured while connected. */
-const RTT_INTERVAL = 5000;
 /** The transports of each mode (`websocket` after `polling`: start polling, then upgrade). */
 const FIRST_TRANSPORTS = ['websocket', 'polling'];
 const UPGRADE_TRANSPORTS = ['polling', 'websocket'];
@@ -32,14 +30,6 @@ export interface ICollabConnectionOptions {
   baseUrl: string;
   /** Extra socket.io options (tests). */
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
-}
-
-/** Compute the origin and the Socket.IO path for a server base URL. */
-export function socketEndpoint(baseUrl: string): { origin: string; path: string } {
-  const base = new URL(baseUrl, window.location.href);
-  // The path is an option, never part of the URL: socket.io-client would take it as a namespace.
-  const path = URLExt.join(base.pathname, 'collab', 'socket.io') + '/';
-  return { origin: base.origin, path };
 }
 
 /**
@@ -67,7 +57,7 @@ export class CollabConnection implements ICollabConnection {
     });
     this._tap.watch(this.socket.io);
     this._wire();
-    this._rttTimer = window.setInterval(() => this._measureRtt(), RTT_INTERVAL);
+    this._rtt = new RttProbe(this.socket, () => this._statusChanged.emit(undefined));
     window.addEventListener('online', this._onOnline);
     window.addEventListener('offline', this._onOffline);
   }
@@ -86,7 +76,7 @@ export class CollabConnection implements ICollabConnection {
   }
 
   get rtt(): number | null {
-    return this._rtt;
+    return this._rtt.value;
   }
   get sid(): string | null {
     return this.socket.id ?? null;
@@ -164,7 +154,7 @@ export class CollabConnection implements ICollabConnection {
       return;
     }
     this._disposed = true;
-    window.clearInterval(this._rttTimer);
+    this._rtt.dispose();
     if (this._manualTimer !== null) {
       window.clearTimeout(this._manualTimer);
     }
@@ -274,7 +264,7 @@ export class CollabConnection implements ICollabConnection {
       for (const session of this._leases.all()) {
         session.join();
       }
-      this._measureRtt();
+      this._rtt.measure();
     });
     socket.on('disconnect', reason => {
       for (const session of this._leases.all()) {
@@ -282,7 +272,7 @@ export class CollabConnection implements ICollabConnection {
       }
       this._setTransport('');
       this._serviceState = ''; // told again by the server after the reconnect
-      this._rtt = null;
+      this._rtt.reset();
       this._log('disconnect', `disconnected (${reason})`);
       if (socket.active) {
         this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
@@ -366,22 +356,6 @@ export class CollabConnection implements ICollabConnection {
     }, delay);
   }
 
-  private _measureRtt(): void {
-    if (!this.socket.connected || this._rttInFlight) {
-      return;
-    }
-    this._rttInFlight = true;
-    const started = performance.now();
-    this.socket.timeout(RTT_INTERVAL).emit('rooms', {}, (err: Error | null) => {
-      this._rttInFlight = false;
-      if (err || this._disposed) {
-        return;
-      }
-      this._rtt = Math.round(performance.now() - started);
-      this._statusChanged.emit(undefined);
-    });
-  }
-
   private _onOnline = (): void => {
     if (!this.socket.connected) {
       this._setState('reconnecting');
@@ -401,9 +375,7 @@ export class CollabConnection implements ICollabConnection {
   private _state: ConnectionState = 'connecting';
   private _transport = '';
   private _serviceState: ServiceState = '';
-  private _rtt: number | null = null;
-  private _rttInFlight = false;
-  private _rttTimer: number;
+  private _rtt: RttProbe;
   private _manualTimer: number | null = null;
   private _manualDelay = 1000;
   private _logId = 0;

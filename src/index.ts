@@ -12,7 +12,8 @@ import { MODULE_NAME, MODULE_VERSION, RoomModel, RoomView, setWidgetContext } fr
 export * from './tokens';
 export * from './limits';
 export * from './protocol';
-export { CollabConnection, socketEndpoint } from './connection';
+export { CollabConnection } from './connection';
+export { socketEndpoint } from './util';
 export { clampPosition, clampToText, formatLocation, textColorOn } from './presence/state';
 
 /**

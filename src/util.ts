@@ -115,3 +115,11 @@ export function safeColor(color: string | null | undefined): string | null {
   }
   return /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(color) ? color : null;
 }
+
+/** Compute the origin and the Socket.IO path for a server base URL. */
+export function socketEndpoint(baseUrl: string): { origin: string; path: string } {
+  const base = new URL(baseUrl, window.location.href);
+  // The path is an option, never part of the URL: socket.io-client would take it as a namespace.
+  const path = base.pathname.replace(/\/*$/, '/') + 'collab/socket.io/';
+  return { origin: base.origin, path };
+}

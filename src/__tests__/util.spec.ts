@@ -7,7 +7,8 @@ import {
   initialsOf,
   newClientId,
   safeAvatarUrl,
-  safeColor
+  safeColor,
+  socketEndpoint
 } from '../util';
 
 describe('getCookie', () => {
@@ -231,5 +232,16 @@ describe('safeColor', () => {
     expect(safeColor(null)).toBeNull();
     expect(safeColor(undefined)).toBeNull();
     expect(safeColor('')).toBeNull();
+  });
+});
+
+describe('socketEndpoint', () => {
+  it('puts the Socket.IO path under the base URL, as an option, not in the URL', () => {
+    expect(socketEndpoint('http://h:8888/user/alice/')).toEqual({
+      origin: 'http://h:8888',
+      path: '/user/alice/collab/socket.io/'
+    });
+    expect(socketEndpoint('http://h:8888/jp').path).toBe('/jp/collab/socket.io/');
+    expect(socketEndpoint('http://h:8888/').path).toBe('/collab/socket.io/');
   });
 });
