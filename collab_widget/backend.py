@@ -178,6 +178,9 @@ class RoomBackend(ABC):
         a backend shared by several processes tells the others."""
         del room, session, state  # one process: nobody else to tell
 
+    #: Deliveries of messages a shared backend made itself (its stream reader), for ``stats``.
+    delivered = 0
+
     #: Called by a shared backend with ``(room, session public id, username, state or None)``
     #: for presence from other processes (set by the service).
     on_presence: Callable[[str, str, str, dict[str, Any] | None], None] | None = None

@@ -257,6 +257,6 @@ class CollabService(SocketService):
             "rooms": len(self.backend.active()),
             "rooms_held": self.backend.held(),
             "messages_in": self.stats.messages_in,
-            "messages_out": self.stats.messages_out,
+            "messages_out": self.stats.messages_out + self.backend.delivered,
             "presence_batches": self.stats.presence_batches,
         }
