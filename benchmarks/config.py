@@ -9,6 +9,13 @@ SERVERS = ("ours", "b1", "b2", "b3", "b0")
 SCENARIOS = ("chat", "presence", "connections", "joinstorm", "stall")
 # The class service (JupyterHub) scenarios: ours only, compared with ours' single server.
 HUB_SCENARIOS = ("hub-chat", "hub-presence", "hub-hop")
+# Several class service processes sharing rooms through Redis (scenarios 9-10): the pinned
+# comparisons and the capacity ramps (unpinned). Not in the default suite (needs
+# redis-server; ~10 minutes).
+REDIS_SCENARIOS = ("redis-chat", "redis-presence", "redis-chat-max", "redis-presence-max")
+# What they compare: one service process with SQLite (``configure_hub`` without
+# ``redis_url``), one with Redis (the Redis hop alone), two with Redis (half the relays each).
+DEPLOYMENTS = ("sqlite-1", "redis-1", "redis-2")
 # A run is invalid when the load generator used more than this share of its core.
 LOADGEN_CPU_LIMIT = 0.60
 # A run is marked noisy when other processes used more than this share of either core.
@@ -128,6 +135,70 @@ class HubHopParams:
 
 
 @dataclass(frozen=True)
+class RedisChatParams:
+    """Scenario 9a: scenario 6's load (one sender, ``rate`` msg/s) for each deployment; with
+    two processes, the relays alternate between them and the sender's is on the first."""
+
+    shapes: tuple[tuple[int, int], ...] = ((30, 10), (300, 1))
+    deployments: tuple[str, ...] = DEPLOYMENTS
+    rate: float = 50.0
+    warmup: float = 1.5
+    duration: float = 12.0
+    drain_limit: float = 5.0
+    text_size: int = 100
+
+
+@dataclass(frozen=True)
+class RedisPresenceParams:
+    """Scenario 9b: scenario 7's load (every member at ``rate`` Hz) for each deployment, at a
+    class size one process keeps up with on its core. ``probe_relays``: the last relays
+    (one per process with two) decode what they get."""
+
+    shapes: tuple[tuple[int, int], ...] = ((15, 10),)
+    deployments: tuple[str, ...] = DEPLOYMENTS
+    rate: float = 20.0
+    warmup: float = 2.0
+    duration: float = 8.0
+    probe_relays: int = 2
+
+
+@dataclass(frozen=True)
+class RedisChatMaxParams:
+    """Scenario 10a, unpinned: the highest chat rate (msg/s, ``senders`` senders taking
+    turns, one per process with two) to ``relays`` x ``per`` sessions whose slowest-receiver
+    p99 stays within ``max_p99_ms`` with nothing lost; a ramp of ``rates``, each held
+    ``step`` seconds after ``warmup``."""
+
+    relays: int = 30
+    per: int = 10
+    senders: int = 2
+    deployments: tuple[str, ...] = DEPLOYMENTS
+    rates: tuple[float, ...] = tuple(float(r) for r in range(200, 2001, 200))
+    warmup: float = 1.0
+    step: float = 3.0
+    drain_limit: float = 3.0
+    max_p99_ms: float = 100.0
+    text_size: int = 100
+
+
+@dataclass(frozen=True)
+class RedisPresenceMaxParams:
+    """Scenario 10b, unpinned: the largest class (members at ``rate`` Hz, ``per`` sessions a
+    relay) whose state age p99 stays within ``max_p99_ms`` and no probe is left stale
+    after ``grace``; a ramp of ``sizes``, relays added between steps."""
+
+    per: int = 10
+    deployments: tuple[str, ...] = DEPLOYMENTS
+    sizes: tuple[int, ...] = (100, 200, 250, 300, 350, 400, 450, 500)
+    rate: float = 20.0
+    warmup: float = 1.5
+    step: float = 3.0
+    grace: float = 1.0
+    max_p99_ms: float = 250.0
+    probe_relays: int = 2
+
+
+@dataclass(frozen=True)
 class Suite:
     """Everything one run of the benchmarks uses."""
 
@@ -142,6 +213,10 @@ class Suite:
     hub_chat: HubChatParams = field(default_factory=HubChatParams)
     hub_presence: HubPresenceParams = field(default_factory=HubPresenceParams)
     hub_hop: HubHopParams = field(default_factory=HubHopParams)
+    redis_chat: RedisChatParams = field(default_factory=RedisChatParams)
+    redis_presence: RedisPresenceParams = field(default_factory=RedisPresenceParams)
+    redis_chat_max: RedisChatMaxParams = field(default_factory=RedisChatMaxParams)
+    redis_presence_max: RedisPresenceMaxParams = field(default_factory=RedisPresenceMaxParams)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,4 +236,13 @@ QUICK = Suite(
     hub_chat=HubChatParams(shapes=((150, 1), (15, 10)), warmup=0.5, duration=3.0, drain_limit=2.0),
     hub_presence=HubPresenceParams(shapes=((100, 1), (10, 10)), warmup=1.0, duration=2.0, probes=5),
     hub_hop=HubHopParams(warmup=0.5, duration=4.0, drain_limit=2.0),
+    redis_chat=RedisChatParams(shapes=((30, 10),), warmup=0.5, duration=3.0, drain_limit=2.0),
+    redis_presence=RedisPresenceParams(shapes=((10, 10),), warmup=1.0, duration=2.0),
+    redis_chat_max=RedisChatMaxParams(
+        rates=(400.0, 1000.0, 1600.0),
+        warmup=0.5,
+        step=1.5,
+        drain_limit=2.0,
+    ),
+    redis_presence_max=RedisPresenceMaxParams(sizes=(100, 300), warmup=1.0, step=1.5),
 )

@@ -72,6 +72,11 @@ class Target:
     variant: str = ""
     #: more processes of the system under test, whose CPU counts with ``pid``'s
     pids: tuple[int, ...] = ()
+    #: every process's port when several serve the same rooms (``port`` is the first)
+    ports: tuple[int, ...] = ()
+    #: the Redis server the processes share (its CPU is reported apart), or 0
+    redis_pid: int = 0
+    redis_port: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +88,9 @@ class Target:
             "token": self.token,
             "variant": self.variant,
             "pids": list(self.pids),
+            "ports": list(self.ports),
+            "redis_pid": self.redis_pid,
+            "redis_port": self.redis_port,
         }
 
 

@@ -125,6 +125,66 @@ HUB_METRICS: dict[str, list[Metric]] = {
         Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
     ],
 }
+# Several service processes through Redis (rows: deployment[/shape]).
+REDIS_METRICS: dict[str, list[Metric]] = {
+    "redis-chat": [
+        Metric("cpu_us_per_delivery", "service CPU µs/delivery"),
+        Metric("redis_us_per_delivery", "Redis CPU µs/delivery", digits=2),
+        Metric("total_us_per_delivery", "total µs/delivery"),
+        Metric("server_cpu_pct", "service CPU %", digits=0),
+        Metric("redis_cpu_pct", "Redis CPU %", digits=0),
+        Metric("deliveries_per_s", "deliveries/s", False, 0),
+        Metric("slowest_p50_ms", "slowest p50 ms"),
+        Metric("slowest_p99_ms", "slowest p99 ms"),
+        Metric("other_process_p99_ms", "p99 at the other process ms"),
+        Metric("lost", "lost", digits=0),
+        Metric("duplicated", "dup.", digits=0),
+        Metric("out_of_order", "out of order", digits=0),
+        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+    ],
+    "redis-presence": [
+        Metric("cpu_us_per_delivery", "service CPU µs/delivery"),
+        Metric("redis_us_per_delivery", "Redis CPU µs/delivery", digits=2),
+        Metric("server_cpu_pct", "service CPU %", digits=0),
+        Metric("redis_cpu_pct", "Redis CPU %", digits=0),
+        Metric("deliveries_per_s", "deliveries/s", False, 0),
+        Metric("latency_p50_ms", "state age p50 ms"),
+        Metric("latency_p99_ms", "state age p99 ms"),
+        Metric("same_process_p99_ms", "p99, sender on the same process ms"),
+        Metric("cross_process_p99_ms", "p99, sender on the other process ms"),
+        Metric("stale_at_end", "stale at end", digits=0),
+        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+    ],
+    "redis-chat-max": [
+        Metric("max_rate", "max msg/s (p99 <= bound, none lost)", False, 0),
+        Metric("max_deliveries_per_s", "deliveries/s at max", False, 0),
+        Metric("at_max_p99_ms", "slowest p99 at max ms"),
+        Metric("at_max_service_cpu_pct", "service CPU % at max", digits=0),
+        Metric("at_max_redis_cpu_pct", "Redis CPU % at max", digits=0),
+        Metric("at_max_loadgen_cpu_pct", "loadgen CPU % at max", digits=0),
+        Metric("first_failed", "first step failed msg/s", digits=0),
+    ],
+    "redis-presence-max": [
+        Metric("max_members", "max members at 20 Hz (p99 <= bound, none stale)", False, 0),
+        Metric("max_deliveries_per_s", "deliveries/s at max", False, 0),
+        Metric("at_max_p99_ms", "state age p99 at max ms"),
+        Metric("at_max_service_cpu_pct", "service CPU % at max", digits=0),
+        Metric("at_max_redis_cpu_pct", "Redis CPU % at max", digits=0),
+        Metric("at_max_loadgen_cpu_pct", "loadgen CPU % at max", digits=0),
+        Metric("first_failed", "first step failed (members)", digits=0),
+    ],
+}
+REDIS_TITLES = {
+    "redis-chat": "9a. Several processes: chat fan-out, same load (pinned)",
+    "redis-presence": "9b. Several processes: presence, same load (pinned)",
+    "redis-chat-max": "10a. Several processes: highest chat rate (unpinned)",
+    "redis-presence-max": "10b. Several processes: largest class for presence (unpinned)",
+}
+DEPLOYMENT_LABELS = {
+    "sqlite-1": "1 process, SQLite",
+    "redis-1": "1 process, Redis",
+    "redis-2": "2 processes, Redis",
+}
 # Figures aggregated for the hub tables' reference rows besides the scenario's own.
 EXTRA_KEYS = {"presence": ("cpu_us_per_delivery", "deliveries_per_s")}
 HUB_TITLES = {
@@ -208,7 +268,7 @@ def _value(run: dict[str, Any], key: str) -> float | None:
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``{scenario: {server: {metric: summary, "runs": n, "valid": n, ...}}}``."""
     out: dict[str, dict[str, Any]] = {}
-    for scenario, metrics in {**METRICS, **HUB_METRICS}.items():
+    for scenario, metrics in {**METRICS, **HUB_METRICS, **REDIS_METRICS}.items():
         seen = [r["server"] for r in runs if r["scenario"] == scenario]
         names = [s for s in SERVERS if s in seen] + [
             s for s in dict.fromkeys(seen) if s not in SERVERS
@@ -416,6 +476,393 @@ def _hub_summary(figures: dict[str, Any]) -> list[str]:
     return lines
 
 
+# -- several processes through Redis -----------------------------------------------------------
+DEPLOYMENTS = tuple(DEPLOYMENT_LABELS)
+EXTRAPOLATE_TO = (1, 2, 4, 8, 16)
+
+
+def _deployment_label(variant: str) -> str:
+    deployment, _, shape = variant.partition("/")
+    label = DEPLOYMENT_LABELS.get(deployment, deployment)
+    if shape:
+        relays, _, per = shape.partition("x")
+        label += f", {relays} relays x {per} session" + ("s" if per != "1" else "")
+    return label
+
+
+def _shapes(agg: dict[str, Any], scenario: str) -> list[str]:
+    return list(dict.fromkeys(v.partition("/")[2] for v in agg.get(scenario, {})))
+
+
+def _ok(*values: float) -> bool:
+    return all(not math.isnan(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Load:
+    """Core shares (1.0 = one core) at one load: the service processes summed and Redis,
+    with one process (``u1``, ``r1``) and with two (``u2``, ``r2``)."""
+
+    u1: float
+    u2: float
+    r1: float
+    r2: float
+
+    def ok(self) -> bool:
+        return _ok(self.u1, self.u2, self.r1, self.r2)
+
+
+def _pinned_load(agg: dict[str, Any], scenario: str, shape: str) -> Load:
+    def share(deployment: str, key: str) -> float:
+        return _median(agg, scenario, f"{deployment}/{shape}", key) / 100
+
+    return Load(
+        share("redis-1", "server_cpu_pct"),
+        share("redis-2", "server_cpu_pct"),
+        share("redis-1", "redis_cpu_pct"),
+        share("redis-2", "redis_cpu_pct"),
+    )
+
+
+# Ramp steps used to calibrate the extrapolation: sustained, and no service process above
+# this share of a core (a saturated process's CPU says what it had, not what it needed).
+CALIBRATION_MAX_SHARE = 90.0
+
+
+def _ramp_steps(runs: list[dict[str, Any]], scenario: str, deployment: str) -> dict[float, Any]:
+    """The unsaturated sustained steps of a deployment's (first valid) ramp, by rate or
+    size."""
+    for run in runs:
+        result = run["result"]
+        if run["scenario"] == scenario and run["server"] == deployment and result.get("valid"):
+            return {
+                float(step.get("rate") or step.get("members")): step
+                for step in result.get("steps", [])
+                if step.get("sustained")
+                and max(step.get("service_cpu_pct_each") or [100.0]) < CALIBRATION_MAX_SHARE
+            }
+    return {}
+
+
+def _step_load(one: dict[str, Any], two: dict[str, Any]) -> Load:
+    return Load(
+        one["service_cpu_pct"] / 100,
+        two["service_cpu_pct"] / 100,
+        one["redis_cpu_pct"] / 100,
+        two["redis_cpu_pct"] / 100,
+    )
+
+
+def _chat_costs(load: Load, rate: float) -> dict[str, float]:
+    """Seconds of CPU per message: ``whole`` (one process), ``extra`` (each more process
+    repeats it: its stream reader and the fixed part of delivering), ``split`` (the rest,
+    divided between the processes); Redis: ``store`` per message, ``read`` per message and
+    reading process."""
+    whole = load.u1 / rate
+    extra = max(0.0, (load.u2 - load.u1) / rate)
+    read = max(0.0, (load.r2 - load.r1) / rate)
+    return {
+        "whole": whole,
+        "extra": extra,
+        "split": max(whole - extra, 1e-12),
+        "read": read,
+        "store": max(0.0, load.r1 / rate - read),
+    }
+
+
+def _chat_model(
+    runs: list[dict[str, Any]], agg: dict[str, Any], suite: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Chat: the highest rate of N processes (from the ramps' CPU at the highest rate both
+    redis-1 and redis-2 sustained) and the largest class at the pinned runs' rate (from 9a's
+    CPU), each process on its own core, Redis on one."""
+    one = _ramp_steps(runs, "redis-chat-max", "redis-1")
+    two = _ramp_steps(runs, "redis-chat-max", "redis-2")
+    common = sorted(set(one) & set(two))
+    if not common:
+        return None
+    rate = common[-1]
+    load = _step_load(one[rate], two[rate])
+    if not load.ok():
+        return None
+    cost = _chat_costs(load, rate)
+    pinned_rate = float((suite.get("redis_chat") or {}).get("rate", 50.0))
+    ramp = suite.get("redis_chat_max") or {}
+    sizes: dict[str, dict[str, float]] = {}
+    for shape in _shapes(agg, "redis-chat"):
+        slow = _pinned_load(agg, "redis-chat", shape)
+        if slow.ok():
+            relays, _, per = shape.partition("x")
+            sessions = int(relays) * int(per) + 1
+            sizes[shape] = {**_chat_costs(slow, pinned_rate), "sessions": sessions}
+    rows = []
+    for n in EXTRAPOLATE_TO:
+        service = 1 / (cost["extra"] + cost["split"] / n)
+        redis_cost = cost["store"] + n * cost["read"]
+        redis = 1 / redis_cost if redis_cost > 0 else math.inf
+        row: dict[str, Any] = {
+            "processes": n,
+            "service_ceiling_msg_per_s": service,
+            "redis_ceiling_msg_per_s": redis,
+            "max_msg_per_s": min(service, redis),
+            "bound_by": "service processes" if service <= redis else "Redis",
+        }
+        for shape, c in sizes.items():
+            # per process and second: rate x (extra + split x sessions / S0 / n) <= 1
+            per_session = c["split"] / c["sessions"]
+            row[f"max_sessions_{shape}"] = n * (1 / pinned_rate - c["extra"]) / per_session
+        rows.append(row)
+    return {
+        "rate": rate,
+        "sessions": ramp.get("relays", 30) * ramp.get("per", 10) + ramp.get("senders", 2),
+        "pinned_rate": pinned_rate,
+        "us_per_message": {k: 1e6 * v for k, v in cost.items()},
+        "us_per_message_pinned": {
+            shape: {k: (1e6 * v if k != "sessions" else v) for k, v in c.items()}
+            for shape, c in sizes.items()
+        },
+        "rows": rows,
+    }
+
+
+def _presence_model(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Presence at 20 Hz: the largest class of N processes, from the ramps' CPU at the sizes
+    both redis-1 and redis-2 sustained (see NOTES["extrapolation"])."""
+    one = _ramp_steps(runs, "redis-presence-max", "redis-1")
+    two = _ramp_steps(runs, "redis-presence-max", "redis-2")
+    common = sorted(set(one) & set(two))
+    if not common:
+        return None
+    loads = {size: _step_load(one[size], two[size]) for size in common}
+    if not all(load.ok() for load in loads.values()):
+        return None
+    # one process: u1(S) = a S + b S^2 (least squares; b = 0 with one size)
+    points = [(size, load.u1) for size, load in loads.items()]
+    if len(points) > 1:
+        s2 = sum(x**2 for x, _ in points)
+        s3 = sum(x**3 for x, _ in points)
+        s4 = sum(x**4 for x, _ in points)
+        y1 = sum(x * y for x, y in points)
+        y2 = sum(x**2 * y for x, y in points)
+        det = s2 * s4 - s3 * s3
+        a = (y1 * s4 - y2 * s3) / det
+        b = (s2 * y2 - s3 * y1) / det
+        if b < 0 or a < 0:  # not convex: linear through the origin
+            a, b = y1 / s2, 0.0
+    else:
+        a, b = points[0][1] / points[0][0], 0.0
+    count = len(loads)
+    extra = max(0.0, sum((x.u2 - x.u1) / size for size, x in loads.items()) / count)
+    read = max(0.0, sum((x.r2 - x.r1) / size for size, x in loads.items()) / count)
+    write = max(0.0, sum(x.r1 / size for size, x in loads.items()) / count - read)
+    rows = []
+    for n in EXTRAPOLATE_TO:
+        # per process: (a S + b S^2 - extra S) / n + extra S = 1 core
+        lin = max(a - extra, 0.0) / n + extra
+        quad = b / n
+        if quad > 0:
+            service = (-lin + math.sqrt(lin * lin + 4 * quad)) / (2 * quad)
+        else:
+            service = 1 / lin if lin > 0 else math.inf
+        redis_cost = write + n * read
+        redis = 1 / redis_cost if redis_cost > 0 else math.inf
+        rows.append(
+            {
+                "processes": n,
+                "service_ceiling_members": service,
+                "redis_ceiling_members": redis,
+                "max_members": min(service, redis),
+                "bound_by": "service processes" if service <= redis else "Redis",
+            }
+        )
+    return {
+        "sizes": common,
+        "calibration_max_share_pct": CALIBRATION_MAX_SHARE,
+        "core_per_member": a,
+        "core_per_member_squared": b,
+        "core_per_member_per_extra_process": extra,
+        "redis_core_per_member_written": write,
+        "redis_core_per_member_per_reading_process": read,
+        "rows": rows,
+    }
+
+
+def redis_figures(
+    agg: dict[str, Any], suite: dict[str, Any], runs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The Redis hop (redis-1 against sqlite-1), two processes against one, the capacity
+    ramps' maxima and the extrapolation to more processes."""
+    out: dict[str, Any] = {}
+    runs = runs or []
+    keys = {
+        "redis-chat": (
+            "cpu_us_per_delivery",
+            "redis_us_per_delivery",
+            "slowest_p50_ms",
+            "slowest_p99_ms",
+        ),
+        "redis-presence": (
+            "cpu_us_per_delivery",
+            "redis_us_per_delivery",
+            "latency_p50_ms",
+            "latency_p99_ms",
+        ),
+    }
+    for scenario, wanted in keys.items():
+        for shape in _shapes(agg, scenario):
+            out.setdefault("compare", {}).setdefault(scenario, {})[shape] = {
+                key: {d: _median(agg, scenario, f"{d}/{shape}", key) for d in DEPLOYMENTS}
+                for key in wanted
+            }
+    for scenario, key in (("redis-chat-max", "max_rate"), ("redis-presence-max", "max_members")):
+        if scenario not in agg:
+            continue
+        best = {d: _median(agg, scenario, d, key) for d in DEPLOYMENTS}
+        one = best["sqlite-1"]
+        out.setdefault("capacity", {})[scenario] = {
+            "max": best,
+            "two_processes_over_one_sqlite": best["redis-2"] / one if one else math.nan,
+            "two_processes_over_one_redis": best["redis-2"] / best["redis-1"]
+            if best["redis-1"]
+            else math.nan,
+        }
+    chat = _chat_model(runs, agg, suite)
+    presence = _presence_model(runs)
+    if chat or presence:
+        out["extrapolation"] = {"chat": chat, "presence": presence}
+    return out
+
+
+def _redis_table(scenario: str, agg: dict[str, Any]) -> list[str]:
+    rows = agg.get(scenario, {})
+    if not rows:
+        return []
+    metrics = REDIS_METRICS[scenario]
+    lines = [
+        "| system | " + " | ".join(m.label for m in metrics) + " | runs |",
+        "|---|" + "---|" * (len(metrics) + 1),
+    ]
+    for variant, entry in rows.items():
+        runs = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
+        if entry["used"] != "clean":
+            runs += f" (**{entry['used']}**)"
+        if entry["errors"]:
+            runs += f", {len(entry['errors'])} failed"
+        cells = [_cell(entry, m) for m in metrics]
+        lines.append(f"| {_deployment_label(variant)} | " + " | ".join(cells) + f" | {runs} |")
+    return lines
+
+
+def _steps_line(run: dict[str, Any]) -> str:
+    """A ramp's steps: ``value: p99 ms`` (``!`` not sustained)."""
+    result = run["result"]
+    parts = []
+    for step in result.get("steps", []):
+        value = step.get("rate", step.get("members"))
+        p99 = step.get("slowest_p99_ms", step.get("latency_p99_ms"))
+        mark = "" if step.get("sustained") else " **x**"
+        extra = ""
+        if step.get("missing"):
+            extra = f", {step['missing']} missing"
+        if step.get("stale_after_grace"):
+            extra = f", {step['stale_after_grace']} stale"
+        parts.append(
+            f"{value:g}: {_fmt(p99, 0)} ms, loadgen {_fmt(step['loadgen_cpu_pct'], 0)} %"
+            f"{extra}{mark}"
+        )
+    return f"- {_deployment_label(run['server'])}: " + "; ".join(parts)
+
+
+def _redis_summary(figures: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    compare = figures.get("compare", {})
+    for scenario, (cpu, p50, p99) in {
+        "redis-chat": ("cpu_us_per_delivery", "slowest_p50_ms", "slowest_p99_ms"),
+        "redis-presence": ("cpu_us_per_delivery", "latency_p50_ms", "latency_p99_ms"),
+    }.items():
+        for shape, row in compare.get(scenario, {}).items():
+            c, r = row[cpu], row["redis_us_per_delivery"]
+            a, b = row[p50], row[p99]
+            lines.append(
+                f"- {scenario} {shape}: the Redis hop (1 process, Redis against SQLite): "
+                f"service {_fmt(c['sqlite-1'], 1)} -> {_fmt(c['redis-1'], 1)} µs/delivery "
+                f"+ Redis {_fmt(r['redis-1'], 2)}; p50 {_fmt(a['sqlite-1'], 1)} -> "
+                f"{_fmt(a['redis-1'], 1)} ms, p99 {_fmt(b['sqlite-1'], 1)} -> "
+                f"{_fmt(b['redis-1'], 1)} ms. Two processes: service {_fmt(c['redis-2'], 1)} "
+                f"µs/delivery (both summed) + Redis {_fmt(r['redis-2'], 2)}; p50/p99 "
+                f"{_fmt(a['redis-2'], 1)}/{_fmt(b['redis-2'], 1)} ms"
+            )
+    for scenario, cap in figures.get("capacity", {}).items():
+        best = cap["max"]
+        unit = "msg/s" if scenario == "redis-chat-max" else "members"
+        lines.append(
+            f"- {scenario}: 1 process SQLite {_fmt(best['sqlite-1'], 0)} {unit}, 1 process "
+            f"Redis {_fmt(best['redis-1'], 0)}, 2 processes Redis {_fmt(best['redis-2'], 0)} "
+            f"({_fmt(cap['two_processes_over_one_sqlite'], 2)}x the single SQLite process) on "
+            "this 2-core machine, the load generator and Redis on the same cores"
+        )
+    for run in runs:
+        if run["scenario"] in ("redis-chat-max", "redis-presence-max"):
+            lines.append(f"  - {run['scenario']} steps, " + _steps_line(run)[2:])
+    return lines
+
+
+def _extrapolation(figures: dict[str, Any]) -> list[str]:
+    models = figures.get("extrapolation") or {}
+    lines: list[str] = []
+    chat = models.get("chat")
+    if chat:
+        c = chat["us_per_message"]
+        shapes = list(chat["us_per_message_pinned"])
+        lines += [
+            f"Chat, calibrated on the ramps (10a) at {chat['rate']:g} msg/s (the highest step "
+            "redis-1 and redis-2 sustained with each process below 90 % of a core) to "
+            f"{chat['sessions']} sessions: per message, one process "
+            f"{_fmt(c['whole'], 0)} µs of CPU, each more process +{_fmt(c['extra'], 0)} µs "
+            f"(the work every process repeats), Redis {_fmt(c['store'], 1)} µs to store + "
+            f"{_fmt(c['read'], 1)} µs per reading process. The class sizes are calibrated on "
+            f"9a ({chat['pinned_rate']:g} msg/s, where each message costs more: fewer "
+            "messages per wake-up).",
+            "",
+            "| processes | service ceiling msg/s | Redis ceiling msg/s | max msg/s | bound by | "
+            + " | ".join(f"max sessions at {chat['pinned_rate']:g} msg/s ({s})" for s in shapes)
+            + " |",
+            "|---|---|---|---|---|" + "---|" * len(shapes),
+        ]
+        for row in chat["rows"]:
+            sizes = " | ".join(_fmt(row[f"max_sessions_{s}"], 0) for s in shapes)
+            lines.append(
+                f"| {row['processes']} | {_fmt(row['service_ceiling_msg_per_s'], 0)} | "
+                f"{_fmt(row['redis_ceiling_msg_per_s'], 0)} | {_fmt(row['max_msg_per_s'], 0)} "
+                f"| {row['bound_by']} | {sizes} |"
+            )
+        lines.append("")
+    presence = models.get("presence")
+    if presence:
+        lines += [
+            "Presence at 20 Hz, calibrated on the ramps (10b) at "
+            f"{', '.join(f'{s:g}' for s in presence['sizes'])} members (each process below "
+            "90 % of a core): one process's share "
+            f"of a core = {presence['core_per_member']:.2e} S + "
+            f"{presence['core_per_member_squared']:.2e} S², each more process repeats "
+            f"{presence['core_per_member_per_extra_process']:.2e} S; Redis "
+            f"{presence['redis_core_per_member_written']:.2e} S + "
+            f"{presence['redis_core_per_member_per_reading_process']:.2e} S per process.",
+            "",
+            "| processes | service ceiling members | Redis ceiling members | max members | "
+            "bound by |",
+            "|---|---|---|---|---|",
+        ]
+        for row in presence["rows"]:
+            lines.append(
+                f"| {row['processes']} | {_fmt(row['service_ceiling_members'], 0)} | "
+                f"{_fmt(row['redis_ceiling_members'], 0)} | {_fmt(row['max_members'], 0)} | "
+                f"{row['bound_by']} |"
+            )
+        lines.append("")
+    return lines
+
+
 # -- markdown --------------------------------------------------------------------------------
 def _fmt(value: float, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -558,6 +1005,22 @@ def markdown(report: dict[str, Any]) -> str:
     hub = _hub_summary(report.get("hub") or hub_figures(agg))
     if hub:
         lines += ["## Class service against the single server", "", *hub, ""]
+    for scenario, title in REDIS_TITLES.items():
+        table = _redis_table(scenario, agg)
+        if table:
+            lines += [f"## {title}", "", *table, ""]
+            lines += NOTES.get(scenario, [])
+    redis = report.get("redis") or redis_figures(
+        agg, report.get("suite", {}), report.get("runs", [])
+    )
+    summary_lines = _redis_summary(redis, report.get("runs", []))
+    if summary_lines:
+        lines += ["## Several processes: the Redis hop, 1 against 2 processes", ""]
+        lines += [*summary_lines, ""]
+    extrapolation = _extrapolation(redis)
+    if extrapolation:
+        lines += ["## Several processes: an extrapolation (a model, not a measurement)", ""]
+        lines += [*NOTES["extrapolation"], *extrapolation]
     lines += ["## Ratios", "", *_ratio_lines(report["ratios"]), ""]
     lines += ["## Targets for ours", "", "| target | ours | threshold | met |", "|---|---|---|---|"]
     for t in report["targets"]:
@@ -611,6 +1074,60 @@ NOTES = {
         "delivery over both processes.",
         "",
     ],
+    "redis-chat": [
+        "Scenario 6's load (one sender, 50 msg/s) at three deployments of the class service: "
+        "one process with SQLite (as scenario 6), one with Redis (`redis_url`: the Redis hop "
+        "alone), two with Redis sharing the room (relays alternate between them; the "
+        "sender's on the first). Service processes pinned to core 1 (two processes share "
+        "it: this measures CPU cost, not parallel throughput; see 10a), Redis and the load "
+        "generator on core 0 (a run is invalid when both together use more than 90 % of "
+        "it). Service CPU = all service processes summed (`/proc/<pid>/stat`); Redis CPU = "
+        "redis-server's own, all threads (`INFO cpu`, to the µs: `/proc`'s 10 ms ticks, "
+        "kept in the JSON, are too coarse for its few %). Redis: `appendonly yes`, "
+        "`appendfsync everysec`, as docs/deploy.md asks. Latency at the slowest relay per "
+        "message; 'other process' = the slowest relay of the process without the sender.",
+        "",
+    ],
+    "redis-presence": [
+        "Scenario 7's load (every member at 20 Hz), at a class size one process keeps up "
+        "with on its core, at the same three deployments, pinned as 9a. Probes: the last two "
+        "relays (one on each process with two); a state from a member on the other process "
+        "goes through its process's coalesced flush (every 50 ms) into Redis, then this "
+        "process's next 20 Hz tick, so its age is up to ~100 ms by design.",
+        "",
+    ],
+    "redis-chat-max": [
+        "Capacity: nothing pinned, the service processes, Redis and the load generator share "
+        "both cores (the load generator's share at the highest step is in the table: work the "
+        "service processes could otherwise have had). A ramp of chat rates to 300 sessions "
+        "(30 relays x 10) from two senders taking turns (one on each process with two: in a "
+        "class, senders are spread), each step 3 s after 1 s at the same rate; sustained: "
+        "slowest-relay p99 <= 100 ms and every message delivered. The figure is the highest "
+        "sustained step (within the ramp's resolution). Order is checked by `seq` per relay.",
+        "",
+    ],
+    "redis-presence-max": [
+        "Capacity, unpinned as 10a: a ramp of class sizes (10 sessions a relay, relays "
+        "added between steps, alternating between processes), every member at 20 Hz; "
+        "sustained: state age p99 <= 250 ms at the probes and no probe stale after 1 s. "
+        "(With two processes, a state from the other process is up to ~100 ms old by "
+        "design: two 50 ms intervals.)",
+        "",
+    ],
+    "extrapolation": [
+        "Assumptions (stated, not measured): one core per service process and one for Redis "
+        "(single-threaded), nothing else on them; a process is full at 100 % of its core; "
+        "costs as measured: the CPU of redis-1 and redis-2 at the same step of the ramps "
+        "(10a/10b: near capacity; their CPU is CPU time, though on shared cores). What two "
+        "processes cost more than one is work each process repeats (its stream reader, "
+        "encoding each message or presence state once, merging the others' presence); the "
+        "rest is split between the processes, as when senders and members are spread over "
+        "them. Redis: a cost per message stored (or presence state written) and one per "
+        "reading process. Presence fan-out is fitted as a S + b S² on one process. Redis "
+        "and the readers batch more per call at higher rates, so the per-message costs are "
+        "upper bounds there; at low rates (9a) each message costs more.",
+        "",
+    ],
     "joinstorm": [
         "The baselines keep no member list: their first column is n/a; the acks column is "
         "comparable.",
@@ -647,6 +1164,7 @@ def main(argv: list[str] | None = None) -> int:
     data["summary"] = aggregate(data["runs"])
     data["ratios"] = ratios(data["summary"])
     data["hub"] = hub_figures(data["summary"])
+    data["redis"] = redis_figures(data["summary"], data["suite"], data["runs"])
     data["targets"] = targets(data["summary"])
     data["readme"] = readme_section(data["summary"], data["machine"], suite)
     write(data, args.results.parent)

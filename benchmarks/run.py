@@ -33,11 +33,22 @@ from pathlib import Path
 from typing import Any
 
 from . import profiling, report, servers
-from .config import FULL, HUB_SCENARIOS, LOADGEN_CORE, QUICK, SCENARIOS, SERVERS, Suite
+from .config import (
+    FULL,
+    HUB_SCENARIOS,
+    LOADGEN_CORE,
+    QUICK,
+    REDIS_SCENARIOS,
+    SCENARIOS,
+    SERVER_CORE,
+    SERVERS,
+    Suite,
+)
 from .loadgen import HARD_LIMIT_S, raise_fd_limit
 from .procstat import core_busy
 from .scenarios import COMBINED
 from .scenarios.hub import shape_name
+from .scenarios.scaleout import parse_variant
 
 RESULTS = servers.BENCH / "results"
 QUIET_SHARE = 0.10
@@ -73,7 +84,12 @@ class Quiet:
 
 
 def start_loadgen(
-    server: servers.Server, scenario: str, suite: Suite, out: Path, mark: Path | None = None
+    server: servers.Server,
+    scenario: str,
+    suite: Suite,
+    out: Path,
+    mark: Path | None = None,
+    cores: str = str(LOADGEN_CORE),
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ}
     if mark is not None:
@@ -81,7 +97,7 @@ def start_loadgen(
     cmd = [
         "taskset",
         "-c",
-        str(LOADGEN_CORE),
+        cores,
         sys.executable,
         "-m",
         "benchmarks.loadgen",
@@ -97,9 +113,15 @@ def start_loadgen(
     return subprocess.Popen(cmd, cwd=servers.ROOT, env=env)
 
 
-def run_loadgen(server: servers.Server, scenario: str, suite: Suite, out: Path) -> dict[str, Any]:
+def run_loadgen(
+    server: servers.Server,
+    scenario: str,
+    suite: Suite,
+    out: Path,
+    cores: str = str(LOADGEN_CORE),
+) -> dict[str, Any]:
     """Run the load generator once against a running server; its result."""
-    loadgen = start_loadgen(server, scenario, suite, out)
+    loadgen = start_loadgen(server, scenario, suite, out, cores=cores)
     try:
         loadgen.wait(HARD_LIMIT_S + 60)
     except subprocess.TimeoutExpired:
@@ -261,6 +283,89 @@ class Session:
                 process.stop()
         self.record(scenario, variant, rep, result, busy, time.monotonic() - t0)
 
+    def redis_variants(self, scenario: str) -> list[str]:
+        """What one Redis scenario runs: deployments (x shapes for the pinned ones)."""
+        if scenario == "redis-chat":
+            p: Any = self.suite.redis_chat
+            return [f"{d}/{shape_name(*s)}" for s in p.shapes for d in p.deployments]
+        if scenario == "redis-presence":
+            p = self.suite.redis_presence
+            return [f"{d}/{shape_name(*s)}" for s in p.shapes for d in p.deployments]
+        p = (
+            self.suite.redis_chat_max
+            if scenario == "redis-chat-max"
+            else self.suite.redis_presence_max
+        )
+        return list(p.deployments)
+
+    def redis(self, scenarios: list[str]) -> None:
+        """Several service processes through Redis: fresh processes (and a fresh Redis) for
+        every run. The capacity ramps run once per session."""
+        for scenario in scenarios:
+            reps = 1 if scenario.endswith("-max") else self.suite.repetitions
+            for rep in range(reps):
+                for variant in _rotate(self.redis_variants(scenario), rep):
+                    self._redis_one(scenario, variant, rep)
+
+    def _redis_one(self, scenario: str, variant: str, rep: int) -> None:
+        """One run: Redis (unless ``sqlite-1``), the service processes and the load
+        generator; pinned (services on core 1, Redis and the load generator on core 0) or,
+        for the capacity ramps, all of them on every core."""
+        busy = self.quiet.wait()
+        t0 = time.monotonic()
+        tag = f"{scenario}-{variant.replace('/', '-')}-{rep}"
+        logs = self.raw_dir / "logs" / tag
+        pinned = not scenario.endswith("-max")
+        every = f"0-{(os.cpu_count() or 2) - 1}"
+        service_cores = str(SERVER_CORE) if pinned else every
+        other_cores = str(LOADGEN_CORE) if pinned else every
+        backend, processes, _shape = parse_variant(variant)
+        started: list[servers.Server] = []
+        try:
+            url = None
+            if backend == "redis":
+                redis = servers.start_redis(logs, other_cores)
+                started.append(redis)
+                url = redis.target.path
+            for i in range(processes):
+                started.append(
+                    servers.start_hub_service(
+                        logs,
+                        redis_url=url,
+                        cores=service_cores,
+                        name=f"hub-service-{i}",
+                        settings=None if pinned else servers.RAMP_SETTINGS,
+                    )
+                )
+            services = [s for s in started if s.name.startswith("hub-service")]
+            server = services[0]
+            server.target = dataclasses.replace(
+                server.target,
+                variant=variant,
+                pids=tuple(s.target.pid for s in services[1:]),
+                ports=tuple(s.target.port for s in services),
+                redis_pid=started[0].target.pid if url else 0,
+                redis_port=started[0].target.port if url else 0,
+            )
+        except Exception as error:
+            for process in reversed(started):
+                process.stop()
+            self.record(scenario, variant, rep, failed(error), busy, 0.0)
+            return
+        try:
+            out = self.raw_dir / f"{tag}.json"
+            result = run_loadgen(server, scenario, self.suite, out, other_cores)
+            dead = [s.name for s in started if s.process.poll() is not None]
+            if dead:
+                result.setdefault("error", f"died during the run: {', '.join(dead)}")
+                result["valid"] = False
+            if result.get("error"):
+                result["logs_tail"] = {s.name: s.log_tail(10) for s in started}
+        finally:
+            for process in reversed(started):
+                process.stop()
+        self.record(scenario, variant, rep, result, busy, time.monotonic() - t0)
+
     def retry_noisy(self, planned: list[str], names: list[str], budget: float) -> None:
         """Run once more (while ``budget`` seconds last) each server and scenario that has
         no clean run yet: other processes disturbed all of its runs."""
@@ -338,9 +443,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         nargs="+",
-        choices=SCENARIOS + HUB_SCENARIOS,
+        choices=SCENARIOS + HUB_SCENARIOS + REDIS_SCENARIOS,
         default=list(SCENARIOS + HUB_SCENARIOS),
-        help="the class service scenarios (hub-*) run only with ours",
+        help="the class service scenarios (hub-*, redis-*) run only with ours; redis-* "
+        "(several service processes through Redis) only when named",
     )
     parser.add_argument(
         "--servers",
@@ -384,6 +490,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
     scenarios = [s for s in SCENARIOS if s in args.scenario]
     hub = [s for s in HUB_SCENARIOS if s in args.scenario] if "ours" in names else []
+    redis = [s for s in REDIS_SCENARIOS if s in args.scenario] if "ours" in names else []
+    if redis and servers.redis_command() is None:
+        parser.error("the redis-* scenarios need redis-server (Debian: redis-server)")
     references = [HUB_REFERENCE[s] for s in hub if s in HUB_REFERENCE]
     references = [s for s in SCENARIOS if s in references and s not in scenarios]
     if "b3" in names:
@@ -417,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             session.retry_noisy(plan(scenarios), names, args.retry_budget)
             session.retry_noisy(references, ["ours"], args.retry_budget)
         session.hub(hub)
+        session.redis(redis)
 
     profiles: dict[str, str] = {}
     if args.profile or args.profile_only:
@@ -440,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summary,
         "ratios": report.ratios(summary),
         "hub": report.hub_figures(summary),
+        "redis": report.redis_figures(summary, suite.as_dict(), session.runs),
         "targets": report.targets(summary),
         "readme": report.readme_section(summary, info, suite),
         "profiles": profiles,
@@ -466,6 +577,31 @@ def _progress(scenario: str, name: str, rep: int, result: dict[str, Any], took: 
             "latency_p99_ms",
             "stale_at_end",
         ),
+        "redis-chat": (
+            "cpu_us_per_delivery",
+            "redis_us_per_delivery",
+            "slowest_p50_ms",
+            "slowest_p99_ms",
+            "lost",
+            "duplicated",
+            "out_of_order",
+        ),
+        "redis-presence": (
+            "cpu_us_per_delivery",
+            "redis_us_per_delivery",
+            "server_cpu_pct",
+            "latency_p50_ms",
+            "latency_p99_ms",
+            "cross_process_p99_ms",
+            "stale_at_end",
+        ),
+        "redis-chat-max": ("max_rate", "first_failed", "at_max_p99_ms", "at_max_loadgen_cpu_pct"),
+        "redis-presence-max": (
+            "max_members",
+            "first_failed",
+            "at_max_p99_ms",
+            "at_max_loadgen_cpu_pct",
+        ),
         "hub-hop": (
             "slowest_p50_ms",
             "slowest_p99_ms",
@@ -475,6 +611,13 @@ def _progress(scenario: str, name: str, rep: int, result: dict[str, Any], took: 
         ),
     }[scenario]
     figures = " ".join(f"{k}={result.get(k)}" for k in keys)
+    if result.get("steps") and scenario.startswith("redis-"):
+        figures += " steps=" + ",".join(
+            f"{s.get('rate', s.get('members')):g}:"
+            f"{s.get('slowest_p99_ms', s.get('latency_p99_ms'))}"
+            f"{'' if s.get('sustained') else '!'}"
+            for s in result["steps"]
+        )
     flags = ""
     if not result.get("valid"):
         flags = " INVALID " + "; ".join(result.get("invalid_reasons", []))

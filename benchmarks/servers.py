@@ -57,6 +57,8 @@ HUB_SETTINGS = {
     "max_connections_per_user": 1000,
 }
 HUB_OWNER = "owner"
+# The capacity ramps (redis-*-max) send up to 1,000 msg/s per sender.
+RAMP_SETTINGS = {"message_rate": 5000, "message_burst": 5000}
 
 
 def free_port() -> int:
@@ -100,12 +102,16 @@ class Server:
 
 
 def _spawn(
-    cmd: list[str], log_path: Path, env: dict[str, str] | None = None
+    cmd: list[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cores: str = str(SERVER_CORE),
 ) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` pinned to ``cores`` (a ``taskset -c`` list), its output in ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            ["taskset", "-c", str(SERVER_CORE), *cmd],
+            ["taskset", "-c", cores, *cmd],
             cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=log,
@@ -224,25 +230,35 @@ def _started(server: Server, port: int, ready_url: str | None, timeout: float) -
     return server
 
 
-def start_hub_service(log_dir: Path, timeout: float = 60.0) -> Server:
-    """The class service (``python -m benchmarks.hubservice``) on a free port, pinned to the
-    server core. Its target has no token: each simulated relay uses its own user's."""
+def start_hub_service(
+    log_dir: Path,
+    timeout: float = 60.0,
+    redis_url: str | None = None,
+    cores: str = str(SERVER_CORE),
+    name: str = "hub-service",
+    settings: dict[str, object] | None = None,
+) -> Server:
+    """The class service (``python -m benchmarks.hubservice``) on a free port, pinned to
+    ``cores`` (the server core). Its target has no token: each simulated relay uses its own
+    user's. With ``redis_url``, its rooms are in that Redis (``RedisBackend``), shared with
+    every other process given the same URL; without, in memory and SQLite."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="collab-bench-hub-"))
-    options = {
+    options: dict[str, object] = {
         "data_dir": str(workdir / "collab-service"),
         "token_check_interval": 60.0,
         "max_relays_per_user": 4,
-        "settings": HUB_SETTINGS,
+        "settings": {**HUB_SETTINGS, **(settings or {})},
     }
+    if redis_url:
+        options["redis_url"] = redis_url
     env = {
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_SERVICE_PREFIX": HUB_PREFIX,
         "COLLAB_SERVICE_CONFIG": json.dumps(options),
     }
-    name = "hub-service"
     log_path = log_dir / f"server-{name}.log"
-    process = _spawn([sys.executable, "-m", "benchmarks.hubservice"], log_path, env)
+    process = _spawn([sys.executable, "-m", "benchmarks.hubservice"], log_path, env, cores)
     target = Target(name, "127.0.0.1", port, HUB_PREFIX + "socket.io/", process.pid)
     server = Server(name, process, target, log_path, workdir)
     return _started(server, port, f"http://127.0.0.1:{port}{HUB_PREFIX}", timeout)
@@ -299,3 +315,60 @@ def _wait_upstream(server: Server, timeout: float) -> None:
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"{server.name}: upstream not connected ({state})\n{server.log_tail()}")
+
+
+# -- Redis (several service processes) -------------------------------------------------------
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def redis_command() -> str | None:
+    """Debian's ``redis-server`` (or one on the PATH); None when there is none."""
+    return REDIS_SERVER if Path(REDIS_SERVER).exists() else shutil.which("redis-server")
+
+
+def start_redis(log_dir: Path, cores: str, timeout: float = 20.0) -> Server:
+    """A fresh ``redis-server`` on 127.0.0.1 and a free port, pinned to ``cores``, its files
+    in a temporary directory; configured as docs/deploy.md asks for the class service
+    (``appendonly yes``, ``appendfsync everysec``), no RDB snapshots. Its target's ``path``
+    is its URL (``redis://127.0.0.1:<port>/0``)."""
+    command = redis_command()
+    if command is None:
+        raise RuntimeError("redis-server is missing (Debian: apt-get install redis-server)")
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="collab-bench-redis-"))
+    config = workdir / "redis.conf"
+    config.write_text(
+        "\n".join(
+            [
+                "bind 127.0.0.1",
+                f"port {port}",
+                "protected-mode no",
+                "daemonize no",
+                f'dir "{workdir}"',
+                'save ""',
+                "appendonly yes",
+                "appendfsync everysec",
+                "",
+            ]
+        )
+    )
+    log_path = log_dir / "server-redis.log"
+    process = _spawn([command, str(config)], log_path, cores=cores)
+    url = f"redis://127.0.0.1:{port}/0"
+    server = Server(
+        "redis", process, Target("redis", "127.0.0.1", port, url, process.pid), log_path, workdir
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(64).startswith(b"+PONG"):
+                    return server
+        except OSError:
+            pass
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"redis-server did not start\n{server.log_tail()}")

@@ -12,6 +12,12 @@ from .connections import run_connections
 from .hub import run_hub_chat, run_hub_hop, run_hub_presence
 from .joinstorm import run_joinstorm
 from .presence import run_presence, run_ramp
+from .scaleout import (
+    run_redis_chat,
+    run_redis_chat_max,
+    run_redis_presence,
+    run_redis_presence_max,
+)
 
 COMBINED = "chat+stall"
 Runner = Callable[[Target, Suite], Awaitable[dict[str, Any]]]
@@ -39,4 +45,9 @@ SCENARIOS: dict[str, Runner] = {
     "hub-chat": run_hub_chat,
     "hub-presence": run_hub_presence,
     "hub-hop": run_hub_hop,
+    # Several service processes through Redis (the variant: deployment[/shape]).
+    "redis-chat": run_redis_chat,
+    "redis-presence": run_redis_presence,
+    "redis-chat-max": run_redis_chat_max,
+    "redis-presence-max": run_redis_presence_max,
 }
