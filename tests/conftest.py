@@ -72,6 +72,34 @@ def inbox(client: CollabClient, event: str) -> Inbox:
     return Inbox(client, event)
 
 
+class Talker:
+    r"""Sends numbered messages (``<prefix>0``, ``<prefix>1``, ...) to a room at a steady pace
+    through whatever happens, and keeps their ``seq``\ s in order of acknowledgement; after
+    :meth:`finish_after` it stops once ``more`` further messages are acknowledged."""
+
+    def __init__(self, client: CollabClient, room: str, prefix: str, pause: float) -> None:
+        self.acked: list[int] = []
+        self._after = asyncio.Event()
+        self._more = 0
+        self._task = asyncio.create_task(self._talk(client, room, prefix, pause))
+
+    async def _talk(self, client: CollabClient, room: str, prefix: str, pause: float) -> None:
+        i = 0
+        while not self._after.is_set() or self._more > 0:
+            self.acked.append((await client.send(room, f"{prefix}{i}"))["seq"])
+            i += 1
+            if self._after.is_set():
+                self._more -= 1
+            await asyncio.sleep(pause)
+
+    async def finish_after(self, more: int, timeout: float) -> list[int]:
+        r"""Send ``more`` messages after now, then stop; the acknowledged ``seq``\ s."""
+        self._more = more
+        self._after.set()
+        await asyncio.wait_for(self._task, timeout)
+        return self.acked
+
+
 async def until(check: Callable[[], bool], timeout: float = 15.0, what: str = "it") -> None:
     """Wait until ``check()`` holds (polling), or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from .conftest import inbox, until
+from .conftest import Talker, inbox, until
 from .hub import LocalHub
 from .hub_fixtures import hub  # noqa: F401 (a fixture)
 
@@ -27,28 +27,14 @@ async def test_the_service_is_killed_and_restarted(hub: LocalHub):  # noqa: F811
         await alice.join(room)
         await bob.join(room)
 
-        acked: list[int] = []
-        restarted = asyncio.Event()
-
-        async def talk() -> None:
-            after = 0
-            i = 0
-            while after < 5:
-                ack = await alice.send(room, f"m{i}")
-                acked.append(ack["seq"])
-                i += 1
-                after += restarted.is_set()
-                await asyncio.sleep(0.2)
-
-        talker = asyncio.create_task(talk())
-        await until(lambda: len(acked) >= 5, what="the first messages")
+        talker = Talker(alice, room, "m", pause=0.2)
+        await until(lambda: len(talker.acked) >= 5, what="the first messages")
         old = hub.kill_service()
         await until(lambda: "reconnecting" in states, what="the relay to notice")
         assert bob.service_state == "reconnecting"
         await asyncio.to_thread(hub.wait_service, old, 60.0)
         await until(lambda: states[-1] == "connected", timeout=30, what="the relay to reconnect")
-        restarted.set()
-        await asyncio.wait_for(talker, 120)
+        acked = await talker.finish_after(5, timeout=120)
 
         got = await at_bob.wait(len(acked), timeout=30)
         await asyncio.sleep(1.0)  # anything doubled would arrive now

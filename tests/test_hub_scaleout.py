@@ -15,7 +15,7 @@ import socketio
 
 from collab_widget.client import CollabClient
 
-from .conftest import inbox, until
+from .conftest import Talker, inbox, until
 from .delayproxy import DelayProxy
 from .hub import LocalHub
 from .redisserver import RedisServer
@@ -148,29 +148,17 @@ async def test_a_killed_process_fails_over_and_loses_nothing(hub: LocalHub):
         alice.on("service", lambda e: states.append(e["state"]))
         await bob.join(room)
         await alice.join(room)
-        acked: list[int] = []
-        killed = asyncio.Event()
-
-        async def talk() -> None:
-            after, i = 0, 0
-            while after < 8:
-                acked.append((await alice.send(room, f"a{i}"))["seq"])
-                i += 1
-                after += killed.is_set()
-                await asyncio.sleep(0.1)
-
-        talker = asyncio.create_task(talk())
-        await until(lambda: len(acked) >= 5, what="messages before the kill")
+        talker = Talker(alice, room, "a", pause=0.1)
+        await until(lambda: len(talker.acked) >= 5, what="messages before the kill")
         pids = hub.service_pids()
         target = next(pid for name, pid in pids.items() if name == "collab-1")
         hub.kill_pid(target)
         started = time.monotonic()
-        killed.set()
         await until(lambda: states[-1:] == ["connected"] and "reconnecting" in states, 15)
         failover = time.monotonic() - started
         print(f"failover: relays back and re-joined in {failover:.2f} s")
         assert failover < 5.0, f"failover took {failover:.1f} s"
-        await asyncio.wait_for(talker, 60)
+        acked = await talker.finish_after(8, timeout=60)
         for box in (at_bob, at_alice):
             got = await box.wait(len(acked), timeout=15)
             await asyncio.sleep(0.5)
