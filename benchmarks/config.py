@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 SERVERS = ("ours", "b1", "b2", "b3", "b0")
@@ -25,15 +25,33 @@ LOADGEN_CORE = 0
 
 
 @dataclass(frozen=True)
-class ChatParams:
-    """Scenario 1: one room, ``receivers`` + the sender, one sender at ``rate`` msg/s."""
+class ChatLoadParams:
+    """Scenario 1's load, also that of scenarios 6, 8 and 9a: one sender at ``rate`` msg/s,
+    measured for ``duration`` seconds after ``warmup``; at most ``drain_limit`` seconds more
+    for the last messages to arrive."""
 
-    receivers: int = 300
     rate: float = 50.0
     warmup: float = 1.5
     duration: float = 30.0
     drain_limit: float = 5.0
     text_size: int = 100
+
+
+@dataclass(frozen=True)
+class PresenceLoadParams:
+    """Scenario 2's load, also that of scenarios 7 and 9b: every member sends its cursor
+    state at ``rate`` Hz, measured for ``duration`` seconds after ``warmup``."""
+
+    rate: float = 20.0
+    warmup: float = 2.0
+    duration: float = 10.0
+
+
+@dataclass(frozen=True)
+class ChatParams(ChatLoadParams):
+    """Scenario 1: one room, ``receivers`` + the sender."""
+
+    receivers: int = 300
 
 
 @dataclass(frozen=True)
@@ -51,13 +69,10 @@ class StallParams:
 
 
 @dataclass(frozen=True)
-class PresenceParams:
-    """Scenario 2 for ours: ``members`` all sending cursor states at ``rate`` Hz."""
+class PresenceParams(PresenceLoadParams):
+    """Scenario 2 for ours: ``members`` all sending cursor states."""
 
     members: int = 300
-    rate: float = 20.0
-    warmup: float = 2.0
-    duration: float = 10.0
     probes: int = 10
 
 
@@ -95,70 +110,56 @@ class JoinStormParams:
     timeout: float = 30.0
 
 
+Shapes = tuple[tuple[int, int], ...]
+
+
 @dataclass(frozen=True)
-class HubChatParams:
+class HubChatParams(ChatLoadParams):
     """Scenario 6: chat fan-out at the class service, to relays simulated by the load
     generator. Each shape is ``(relays, sessions per relay)``; one more relay carries the
     sender's session (a member too, as in scenario 1)."""
 
-    shapes: tuple[tuple[int, int], ...] = ((300, 1), (30, 10))
-    rate: float = 50.0
-    warmup: float = 1.5
     duration: float = 15.0
-    drain_limit: float = 5.0
-    text_size: int = 100
+    shapes: Shapes = ((300, 1), (30, 10))
 
 
 @dataclass(frozen=True)
-class HubPresenceParams:
-    """Scenario 7: cursor presence at the class service, every member sending at ``rate`` Hz
-    through simulated relays of the given shapes."""
+class HubPresenceParams(PresenceLoadParams):
+    """Scenario 7: cursor presence at the class service, every member sending through
+    simulated relays of the given shapes."""
 
-    shapes: tuple[tuple[int, int], ...] = ((300, 1), (30, 10))
-    rate: float = 20.0
-    warmup: float = 2.0
-    duration: float = 10.0
+    shapes: Shapes = ((300, 1), (30, 10))
     probes: int = 10
 
 
 @dataclass(frozen=True)
-class HubHopParams:
+class HubHopParams(ChatLoadParams):
     """Scenario 8: the relay hop. ``clients`` receivers and a sender in one room of a Jupyter
     server, with rooms at the class service (relay mode) or in the server itself."""
 
-    clients: int = 20
-    rate: float = 50.0
-    warmup: float = 1.5
     duration: float = 20.0
-    drain_limit: float = 5.0
-    text_size: int = 100
+    clients: int = 20
 
 
 @dataclass(frozen=True)
-class RedisChatParams:
-    """Scenario 9a: scenario 6's load (one sender, ``rate`` msg/s) for each deployment; with
-    two processes, the relays alternate between them and the sender's is on the first."""
+class RedisChatParams(ChatLoadParams):
+    """Scenario 9a: scenario 6's load for each deployment; with two processes, the relays
+    alternate between them and the sender's is on the first."""
 
-    shapes: tuple[tuple[int, int], ...] = ((30, 10), (300, 1))
-    deployments: tuple[str, ...] = DEPLOYMENTS
-    rate: float = 50.0
-    warmup: float = 1.5
     duration: float = 12.0
-    drain_limit: float = 5.0
-    text_size: int = 100
+    shapes: Shapes = ((30, 10), (300, 1))
+    deployments: tuple[str, ...] = DEPLOYMENTS
 
 
 @dataclass(frozen=True)
-class RedisPresenceParams:
-    """Scenario 9b: scenario 7's load (every member at ``rate`` Hz) for each deployment, at a
-    class size one process keeps up with on its core. ``probe_relays``: the last relays
-    (one per process with two) decode what they get."""
+class RedisPresenceParams(PresenceLoadParams):
+    """Scenario 9b: scenario 7's load for each deployment, at a class size one process keeps
+    up with on its core. ``probe_relays``: the last relays (one per process with two) decode
+    what they get."""
 
-    shapes: tuple[tuple[int, int], ...] = ((15, 10),)
-    deployments: tuple[str, ...] = DEPLOYMENTS
-    rate: float = 20.0
-    warmup: float = 2.0
     duration: float = 8.0
+    shapes: Shapes = ((15, 10),)
+    deployments: tuple[str, ...] = DEPLOYMENTS
     probe_relays: int = 2
 
 
@@ -202,21 +203,23 @@ class RedisPresenceMaxParams:
 class Suite:
     """Everything one run of the benchmarks uses."""
 
+    # Each scenario's parameters default to the full suite's (frozen: one instance serves).
     name: str
     repetitions: int
-    chat: ChatParams = field(default_factory=ChatParams)
-    stall: StallParams = field(default_factory=StallParams)
-    presence: PresenceParams = field(default_factory=PresenceParams)
-    ramp: RampParams = field(default_factory=RampParams)
-    connections: ConnectionsParams = field(default_factory=ConnectionsParams)
-    joinstorm: JoinStormParams = field(default_factory=JoinStormParams)
-    hub_chat: HubChatParams = field(default_factory=HubChatParams)
-    hub_presence: HubPresenceParams = field(default_factory=HubPresenceParams)
-    hub_hop: HubHopParams = field(default_factory=HubHopParams)
-    redis_chat: RedisChatParams = field(default_factory=RedisChatParams)
-    redis_presence: RedisPresenceParams = field(default_factory=RedisPresenceParams)
-    redis_chat_max: RedisChatMaxParams = field(default_factory=RedisChatMaxParams)
-    redis_presence_max: RedisPresenceMaxParams = field(default_factory=RedisPresenceMaxParams)
+    chat: ChatParams = ChatParams()
+    stall: StallParams = StallParams()
+    presence: PresenceParams = PresenceParams()
+    ramp: RampParams = RampParams()
+    connections: ConnectionsParams = ConnectionsParams()
+    joinstorm: JoinStormParams = JoinStormParams()
+    # The class service (scenarios 6-8) and several of its processes (9-10).
+    hub_chat: HubChatParams = HubChatParams()
+    hub_presence: HubPresenceParams = HubPresenceParams()
+    hub_hop: HubHopParams = HubHopParams()
+    redis_chat: RedisChatParams = RedisChatParams()
+    redis_presence: RedisPresenceParams = RedisPresenceParams()
+    redis_chat_max: RedisChatMaxParams = RedisChatMaxParams()
+    redis_presence_max: RedisPresenceMaxParams = RedisPresenceMaxParams()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -51,16 +51,25 @@ def core_busy() -> dict[int, float]:
 
 @dataclass
 class Snapshot:
-    """CPU counters at one instant, for the server, this process and every core."""
+    """CPU counters at one instant, for the server, this process and every core. A server of
+    several processes counts their CPU summed, each process's in ``each``."""
 
     wall: float
     server_cpu: float
     self_cpu: float
     cores: dict[int, float]
+    each: list[float] = field(default_factory=list)
 
     @classmethod
     def take(cls, server_pid: int) -> Snapshot:
-        return cls(time.monotonic(), process_cpu(server_pid), self_cpu(), core_busy())
+        return cls.of([server_pid])
+
+    @classmethod
+    def of(cls, pids: list[int]) -> Snapshot:
+        """The counters of a server of the processes ``pids``."""
+        wall = time.monotonic()
+        each = [process_cpu(pid) for pid in pids]
+        return cls(wall, sum(each), self_cpu(), core_busy(), each)
 
 
 @dataclass

@@ -33,35 +33,67 @@ LABELS = {
 
 @dataclass(frozen=True)
 class Metric:
+    """One column of a results table: a figure's key, its heading and how to show it."""
+
     key: str
     label: str
     lower_is_better: bool = True
     digits: int = 1
 
 
+# Columns several tables share.
+CPU_PER_DELIVERY = Metric("cpu_us_per_delivery", "CPU µs/delivery")
+DELIVERIES = Metric("deliveries_per_s", "deliveries/s", False, 0)
+RELAY_FRAMES = Metric("relay_frames_per_s", "frames/s sent", False, 0)
+MB_SENT = Metric("mb_per_s", "MB/s sent", False, 1)
+SLOWEST = [Metric("slowest_p50_ms", "slowest p50 ms"), Metric("slowest_p99_ms", "slowest p99 ms")]
+SLOWEST_MAX = Metric("slowest_max_ms", "slowest max ms")
+STATE_AGE = [
+    Metric("latency_p50_ms", "state age p50 ms"),
+    Metric("latency_p99_ms", "state age p99 ms"),
+]
+LOST = Metric("lost", "lost", digits=0)
+OUT_OF_ORDER = Metric("out_of_order", "out of order", digits=0)
+STALE = Metric("stale_at_end", "stale at end", digits=0)
+LOADGEN = Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0)
+# The Redis tables: the service processes (summed) and Redis apart.
+SERVICE_AND_REDIS = [
+    Metric("cpu_us_per_delivery", "service CPU µs/delivery"),
+    Metric("redis_us_per_delivery", "Redis CPU µs/delivery", digits=2),
+]
+SERVICE_AND_REDIS_PCT = [
+    Metric("server_cpu_pct", "service CPU %", digits=0),
+    Metric("redis_cpu_pct", "Redis CPU %", digits=0),
+]
+# The capacity ramps: the figures at their highest sustained step.
+AT_MAX = [
+    Metric("at_max_service_cpu_pct", "service CPU % at max", digits=0),
+    Metric("at_max_redis_cpu_pct", "Redis CPU % at max", digits=0),
+    Metric("at_max_loadgen_cpu_pct", "loadgen CPU % at max", digits=0),
+]
+MAX_DELIVERIES = Metric("max_deliveries_per_s", "deliveries/s at max", False, 0)
+
 METRICS: dict[str, list[Metric]] = {
     "chat": [
-        Metric("cpu_us_per_delivery", "CPU µs/delivery"),
+        CPU_PER_DELIVERY,
         Metric("server_cpu_pct", "server CPU %", digits=0),
-        Metric("deliveries_per_s", "deliveries/s", False, 0),
-        Metric("slowest_p50_ms", "slowest p50 ms"),
-        Metric("slowest_p99_ms", "slowest p99 ms"),
-        Metric("slowest_max_ms", "slowest max ms"),
-        Metric("lost", "lost", digits=0),
-        Metric("out_of_order", "out of order", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        DELIVERIES,
+        *SLOWEST,
+        SLOWEST_MAX,
+        LOST,
+        OUT_OF_ORDER,
+        LOADGEN,
     ],
     "presence": [
         Metric("max_sustained_hz", "max rate/member Hz (p99 <= 1 s)", False, 0),
         Metric("server_cpu_pct", "server CPU %", digits=0),
-        Metric("latency_p50_ms", "state age p50 ms"),
-        Metric("latency_p99_ms", "state age p99 ms"),
+        *STATE_AGE,
         Metric("frames_per_s", "frames/s sent", False, 0),
-        Metric("mb_per_s", "MB/s sent", False, 1),
+        MB_SENT,
         Metric("rss_mb_max", "RSS max MB"),
         Metric("rss_slope_kb_per_s", "RSS slope KB/s"),
-        Metric("stale_at_end", "stale at end", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        STALE,
+        LOADGEN,
     ],
     "connections": [
         Metric("kb_per_connection", "KB/connection"),
@@ -70,13 +102,13 @@ METRICS: dict[str, list[Metric]] = {
         Metric("connect_s", "connect s", digits=2),
         Metric("join_s", "join s", digits=2),
         Metric("idle_cpu_pct", "idle CPU %", digits=1),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        LOADGEN,
     ],
     "joinstorm": [
         Metric("all_full_member_list_s", "all have full member list s", digits=2),
         Metric("all_acked_s", "all joins acked s", digits=2),
         Metric("server_cpu_s", "server CPU s", digits=2),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        LOADGEN,
     ],
     "stall": [
         Metric("p99_before_ms", "others' p99 before ms"),
@@ -86,91 +118,61 @@ METRICS: dict[str, list[Metric]] = {
         Metric("rss_slope_during_kb_per_s", "RSS slope stalled KB/s"),
         Metric("stalled_backlog_kb", "backlog owed to stalled KB", digits=0),
         Metric("lost", "lost (others)", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        LOADGEN,
     ],
 }
 
 # The class service scenarios (their rows: shapes of relays, or single/relay).
+HUB_CPU = [CPU_PER_DELIVERY, Metric("server_cpu_pct", "CPU %", digits=0), DELIVERIES, RELAY_FRAMES]
 HUB_METRICS: dict[str, list[Metric]] = {
-    "hub-chat": [
-        Metric("cpu_us_per_delivery", "CPU µs/delivery"),
-        Metric("server_cpu_pct", "CPU %", digits=0),
-        Metric("deliveries_per_s", "deliveries/s", False, 0),
-        Metric("relay_frames_per_s", "frames/s sent", False, 0),
-        Metric("slowest_p50_ms", "slowest p50 ms"),
-        Metric("slowest_p99_ms", "slowest p99 ms"),
-        Metric("slowest_max_ms", "slowest max ms"),
-        Metric("lost", "lost", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
-    ],
-    "hub-presence": [
-        Metric("cpu_us_per_delivery", "CPU µs/delivery"),
-        Metric("server_cpu_pct", "CPU %", digits=0),
-        Metric("deliveries_per_s", "deliveries/s", False, 0),
-        Metric("relay_frames_per_s", "frames/s sent", False, 0),
-        Metric("mb_per_s", "MB/s sent", False, 1),
-        Metric("latency_p50_ms", "state age p50 ms"),
-        Metric("latency_p99_ms", "state age p99 ms"),
-        Metric("stale_at_end", "stale at end", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
-    ],
+    "hub-chat": [*HUB_CPU, *SLOWEST, SLOWEST_MAX, LOST, LOADGEN],
+    "hub-presence": [*HUB_CPU, MB_SENT, *STATE_AGE, STALE, LOADGEN],
     "hub-hop": [
-        Metric("slowest_p50_ms", "slowest p50 ms"),
-        Metric("slowest_p99_ms", "slowest p99 ms"),
-        Metric("slowest_max_ms", "slowest max ms"),
+        *SLOWEST,
+        SLOWEST_MAX,
         Metric("cpu_us_per_delivery", "CPU µs/delivery (all processes)"),
         Metric("jupyter_cpu_pct", "Jupyter server CPU %", digits=0),
         Metric("service_cpu_pct", "service CPU %", digits=0),
-        Metric("lost", "lost", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        LOST,
+        LOADGEN,
     ],
 }
 # Several service processes through Redis (rows: deployment[/shape]).
 REDIS_METRICS: dict[str, list[Metric]] = {
     "redis-chat": [
-        Metric("cpu_us_per_delivery", "service CPU µs/delivery"),
-        Metric("redis_us_per_delivery", "Redis CPU µs/delivery", digits=2),
+        *SERVICE_AND_REDIS,
         Metric("total_us_per_delivery", "total µs/delivery"),
-        Metric("server_cpu_pct", "service CPU %", digits=0),
-        Metric("redis_cpu_pct", "Redis CPU %", digits=0),
-        Metric("deliveries_per_s", "deliveries/s", False, 0),
-        Metric("slowest_p50_ms", "slowest p50 ms"),
-        Metric("slowest_p99_ms", "slowest p99 ms"),
+        *SERVICE_AND_REDIS_PCT,
+        DELIVERIES,
+        *SLOWEST,
         Metric("other_process_p99_ms", "p99 at the other process ms"),
-        Metric("lost", "lost", digits=0),
+        LOST,
         Metric("duplicated", "dup.", digits=0),
-        Metric("out_of_order", "out of order", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        OUT_OF_ORDER,
+        LOADGEN,
     ],
     "redis-presence": [
-        Metric("cpu_us_per_delivery", "service CPU µs/delivery"),
-        Metric("redis_us_per_delivery", "Redis CPU µs/delivery", digits=2),
-        Metric("server_cpu_pct", "service CPU %", digits=0),
-        Metric("redis_cpu_pct", "Redis CPU %", digits=0),
-        Metric("deliveries_per_s", "deliveries/s", False, 0),
-        Metric("latency_p50_ms", "state age p50 ms"),
-        Metric("latency_p99_ms", "state age p99 ms"),
+        *SERVICE_AND_REDIS,
+        *SERVICE_AND_REDIS_PCT,
+        DELIVERIES,
+        *STATE_AGE,
         Metric("same_process_p99_ms", "p99, sender on the same process ms"),
         Metric("cross_process_p99_ms", "p99, sender on the other process ms"),
-        Metric("stale_at_end", "stale at end", digits=0),
-        Metric("loadgen_cpu_pct", "loadgen CPU %", digits=0),
+        STALE,
+        LOADGEN,
     ],
     "redis-chat-max": [
         Metric("max_rate", "max msg/s (p99 <= bound, none lost)", False, 0),
-        Metric("max_deliveries_per_s", "deliveries/s at max", False, 0),
+        MAX_DELIVERIES,
         Metric("at_max_p99_ms", "slowest p99 at max ms"),
-        Metric("at_max_service_cpu_pct", "service CPU % at max", digits=0),
-        Metric("at_max_redis_cpu_pct", "Redis CPU % at max", digits=0),
-        Metric("at_max_loadgen_cpu_pct", "loadgen CPU % at max", digits=0),
+        *AT_MAX,
         Metric("first_failed", "first step failed msg/s", digits=0),
     ],
     "redis-presence-max": [
         Metric("max_members", "max members at 20 Hz (p99 <= bound, none stale)", False, 0),
-        Metric("max_deliveries_per_s", "deliveries/s at max", False, 0),
+        MAX_DELIVERIES,
         Metric("at_max_p99_ms", "state age p99 at max ms"),
-        Metric("at_max_service_cpu_pct", "service CPU % at max", digits=0),
-        Metric("at_max_redis_cpu_pct", "Redis CPU % at max", digits=0),
-        Metric("at_max_loadgen_cpu_pct", "loadgen CPU % at max", digits=0),
+        *AT_MAX,
         Metric("first_failed", "first step failed (members)", digits=0),
     ],
 }
@@ -429,28 +431,9 @@ def _hub_table(scenario: str, agg: dict[str, Any]) -> list[str]:
     if not rows and not single:
         return []
     metrics = HUB_METRICS[scenario]
-    lines = [
-        "| system | " + " | ".join(m.label for m in metrics) + " | runs |",
-        "|---|" + "---|" * (len(metrics) + 1),
-    ]
-
-    def runs(entry: dict[str, Any]) -> str:
-        text = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
-        if entry["used"] != "clean":
-            text += f" (**{entry['used']}**)"
-        if entry["errors"]:
-            text += f", {len(entry['errors'])} failed"
-        return text
-
-    if single:
-        label = f"ours, single server (scenario {reference}, same run)"
-        cells = [_cell(single, m) for m in metrics]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {runs(single)} |")
-    for variant, entry in rows.items():
-        label = _hub_label(variant)
-        cells = [_cell(entry, m) for m in metrics]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {runs(entry)} |")
-    return lines
+    first = [(f"ours, single server (scenario {reference}, same run)", single)] if single else []
+    labelled = [(_hub_label(variant), entry) for variant, entry in rows.items()]
+    return _render("system", metrics, [_row(label, e, metrics) for label, e in first + labelled])
 
 
 def _hub_summary(figures: dict[str, Any]) -> list[str]:
@@ -734,23 +717,9 @@ def redis_figures(
 
 
 def _redis_table(scenario: str, agg: dict[str, Any]) -> list[str]:
-    rows = agg.get(scenario, {})
-    if not rows:
-        return []
     metrics = REDIS_METRICS[scenario]
-    lines = [
-        "| system | " + " | ".join(m.label for m in metrics) + " | runs |",
-        "|---|" + "---|" * (len(metrics) + 1),
-    ]
-    for variant, entry in rows.items():
-        runs = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
-        if entry["used"] != "clean":
-            runs += f" (**{entry['used']}**)"
-        if entry["errors"]:
-            runs += f", {len(entry['errors'])} failed"
-        cells = [_cell(entry, m) for m in metrics]
-        lines.append(f"| {_deployment_label(variant)} | " + " | ".join(cells) + f" | {runs} |")
-    return lines
+    rows = agg.get(scenario, {}).items()
+    return _render("system", metrics, [_row(_deployment_label(v), e, metrics) for v, e in rows])
 
 
 def _steps_line(run: dict[str, Any]) -> str:
@@ -813,7 +782,10 @@ def _extrapolation(figures: dict[str, Any]) -> list[str]:
     chat = models.get("chat")
     if chat:
         c = chat["us_per_message"]
-        shapes = list(chat["us_per_message_pinned"])
+        sizes = {
+            f"max sessions at {chat['pinned_rate']:g} msg/s ({shape})": f"max_sessions_{shape}"
+            for shape in chat["us_per_message_pinned"]
+        }
         lines += [
             f"Chat, calibrated on the ramps (10a) at {chat['rate']:g} msg/s (the highest step "
             "redis-1 and redis-2 sustained with each process below 90 % of a core) to "
@@ -824,19 +796,9 @@ def _extrapolation(figures: dict[str, Any]) -> list[str]:
             f"9a ({chat['pinned_rate']:g} msg/s, where each message costs more: fewer "
             "messages per wake-up).",
             "",
-            "| processes | service ceiling msg/s | Redis ceiling msg/s | max msg/s | bound by | "
-            + " | ".join(f"max sessions at {chat['pinned_rate']:g} msg/s ({s})" for s in shapes)
-            + " |",
-            "|---|---|---|---|---|" + "---|" * len(shapes),
+            *_ceilings(chat["rows"], "msg_per_s", "msg/s", sizes),
+            "",
         ]
-        for row in chat["rows"]:
-            sizes = " | ".join(_fmt(row[f"max_sessions_{s}"], 0) for s in shapes)
-            lines.append(
-                f"| {row['processes']} | {_fmt(row['service_ceiling_msg_per_s'], 0)} | "
-                f"{_fmt(row['redis_ceiling_msg_per_s'], 0)} | {_fmt(row['max_msg_per_s'], 0)} "
-                f"| {row['bound_by']} | {sizes} |"
-            )
-        lines.append("")
     presence = models.get("presence")
     if presence:
         lines += [
@@ -849,18 +811,33 @@ def _extrapolation(figures: dict[str, Any]) -> list[str]:
             f"{presence['redis_core_per_member_written']:.2e} S + "
             f"{presence['redis_core_per_member_per_reading_process']:.2e} S per process.",
             "",
-            "| processes | service ceiling members | Redis ceiling members | max members | "
-            "bound by |",
-            "|---|---|---|---|---|",
+            *_ceilings(presence["rows"], "members", "members"),
+            "",
         ]
-        for row in presence["rows"]:
-            lines.append(
-                f"| {row['processes']} | {_fmt(row['service_ceiling_members'], 0)} | "
-                f"{_fmt(row['redis_ceiling_members'], 0)} | {_fmt(row['max_members'], 0)} | "
-                f"{row['bound_by']} |"
-            )
-        lines.append("")
     return lines
+
+
+def _ceilings(
+    rows: list[dict[str, Any]], suffix: str, unit: str, more: dict[str, str] | None = None
+) -> list[str]:
+    """An extrapolation's table: per number of processes, the ceilings of the service
+    processes and of Redis (``service_ceiling_<suffix>``, ...), the lower one and what binds;
+    ``more``: further columns (heading -> key)."""
+    more = more or {}
+    keys = [f"service_ceiling_{suffix}", f"redis_ceiling_{suffix}", f"max_{suffix}"]
+    header = ["processes", f"service ceiling {unit}", f"Redis ceiling {unit}", f"max {unit}"]
+    return _grid(
+        [*header, "bound by", *more],
+        [
+            [
+                str(row["processes"]),
+                *(_fmt(row[k], 0) for k in keys),
+                row["bound_by"],
+                *(_fmt(row[k], 0) for k in more.values()),
+            ]
+            for row in rows
+        ],
+    )
 
 
 # -- markdown --------------------------------------------------------------------------------
@@ -882,49 +859,89 @@ def _cell(entry: dict[str, Any], metric: Metric) -> str:
     return median
 
 
-def _table(scenario: str, agg: dict[str, Any]) -> list[str]:
-    servers = [s for s in SERVERS if s in agg.get(scenario, {})]
-    if not servers:
-        return []
-    metrics = METRICS[scenario]
-    lines = [
-        "| server | " + " | ".join(m.label for m in metrics) + " | runs |",
-        "|---|" + "---|" * (len(metrics) + 1),
+def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table: its header, the delimiter row and a line per row of cells."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
     ]
-    for server in servers:
-        entry = agg[scenario][server]
-        cells = [_cell(entry, m) for m in metrics]
+
+
+def _runs(entry: dict[str, Any]) -> str:
+    """The runs column: how many runs were valid and clean, which ones the cells use, how many
+    failed."""
+    text = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
+    if entry["used"] != "clean":
+        text += f" (**{entry['used']}**)"
+    if entry["errors"]:
+        text += f", {len(entry['errors'])} failed"
+    return text
+
+
+Row = tuple[str, list[str], dict[str, Any]]
+
+
+def _row(label: str, entry: dict[str, Any], metrics: list[Metric]) -> Row:
+    """A table row: its label, its cells (one per metric), its entry (for the runs column)."""
+    return label, [_cell(entry, m) for m in metrics], entry
+
+
+def _render(first: str, metrics: list[Metric], rows: list[Row]) -> list[str]:
+    """A results table: a first column headed ``first``, one column per metric, the runs
+    column; no table without rows."""
+    if not rows:
+        return []
+    header = [first, *(m.label for m in metrics), "runs"]
+    return _grid(header, [[label, *cells, _runs(entry)] for label, cells, entry in rows])
+
+
+def _table(scenario: str, agg: dict[str, Any]) -> list[str]:
+    metrics = METRICS[scenario]
+    rows = []
+    for server in [s for s in SERVERS if s in agg.get(scenario, {})]:
+        label, cells, entry = _row(LABELS[server], agg[scenario][server], metrics)
         if scenario == "presence" and server != "ours" and entry.get("below_lowest_step"):
             if cells[0] == "n/a":
                 cells[0] = "< lowest step"
         if scenario == "joinstorm" and server != "ours":
             cells[0] = "n/a (no member list)"
-        valid = f"{entry['valid_runs']}/{entry['runs']} valid, {entry['clean_runs']} clean"
-        if entry["used"] != "clean":
-            valid += f" (**{entry['used']}**)"
-        if entry["errors"]:
-            valid += f", {len(entry['errors'])} failed"
-        lines.append(f"| {LABELS[server]} | " + " | ".join(cells) + f" | {valid} |")
+        rows.append((label, cells, entry))
+    return _render("server", metrics, rows)
+
+
+def _sections(
+    titles: dict[str, str], table: Callable[[str, dict[str, Any]], list[str]], agg: dict[str, Any]
+) -> list[str]:
+    """A section (title, table, notes) for each scenario with a table."""
+    lines: list[str] = []
+    for scenario, title in titles.items():
+        rows = table(scenario, agg)
+        if rows:
+            lines += [f"## {title}", "", *rows, "", *NOTES.get(scenario, [])]
     return lines
 
 
 def _ratio_lines(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| figure | ours | B1 | B3 | ours/B1 | ours/B3 |", "|---|---|---|---|---|---|"]
-    for row in rows:
+    def show(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        return _fmt(v, 2) if v is not None else "n/a"
 
-        def show(v: Any) -> str:
-            if isinstance(v, str):
-                return v
-            return _fmt(v, 2) if v is not None else "n/a"
+    def ratio(v: Any) -> str:
+        return f"{v:.3g}" if isinstance(v, float) else show(v)
 
-        def ratio(v: Any) -> str:
-            return f"{v:.3g}" if isinstance(v, float) else show(v)
-
-        lines.append(
-            f"| {row['figure']} | {show(row['ours'])} | {show(row['b1'])} | {show(row['b3'])} "
-            f"| {ratio(row['ours_over_b1'])} | {ratio(row['ours_over_b3'])} |"
-        )
-    return lines
+    return _grid(
+        ["figure", "ours", "B1", "B3", "ours/B1", "ours/B3"],
+        [
+            [
+                row["figure"],
+                *map(show, (row["ours"], row["b1"], row["b3"])),
+                *map(ratio, (row["ours_over_b1"], row["ours_over_b3"])),
+            ]
+            for row in rows
+        ],
+    )
 
 
 def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> list[str]:
@@ -945,16 +962,7 @@ def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> l
         below = agg.get("presence", {}).get(server, {}).get("below_lowest_step")
         return f"max {value} Hz" if value != "n/a" else ("< 1 Hz" if below else "n/a")
 
-    lines = [
-        f"Measured on {info['cpu_model']} ({info['cores']} cores), server pinned to one core, "
-        f"load generator on the other; median of {suite.repetitions} runs "
-        f"(`python -m benchmarks.run`).",
-        "",
-        f"| server | chat: CPU µs/delivery | chat: slowest p99 ms | presence, "
-        f"{suite.presence.members} members: highest rate with p99 <= 1 s | "
-        f"KB/idle connection | join storm s |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = []
     for server in SERVERS:
         if server not in agg.get("chat", {}) and server not in agg.get("presence", {}):
             continue
@@ -963,12 +971,33 @@ def readme_section(agg: dict[str, Any], info: dict[str, Any], suite: Suite) -> l
             if server == "ours"
             else m("joinstorm", server, "all_acked_s", 2) + " (acks only)"
         )
-        lines.append(
-            f"| {LABELS[server]} | {m('chat', server, 'cpu_us_per_delivery')} | "
-            f"{m('chat', server, 'slowest_p99_ms')} | {presence(server)} | "
-            f"{m('connections', server, 'kb_per_connection')} | {storm} |"
+        rows.append(
+            [
+                LABELS[server],
+                m("chat", server, "cpu_us_per_delivery"),
+                m("chat", server, "slowest_p99_ms"),
+                presence(server),
+                m("connections", server, "kb_per_connection"),
+                storm,
+            ]
         )
-    return [*lines, "", *_ratio_lines(ratios(agg))]
+    header = [
+        "server",
+        "chat: CPU µs/delivery",
+        "chat: slowest p99 ms",
+        f"presence, {suite.presence.members} members: highest rate with p99 <= 1 s",
+        "KB/idle connection",
+        "join storm s",
+    ]
+    return [
+        f"Measured on {info['cpu_model']} ({info['cores']} cores), server pinned to one core, "
+        f"load generator on the other; median of {suite.repetitions} runs "
+        f"(`python -m benchmarks.run`).",
+        "",
+        *_grid(header, rows),
+        "",
+        *_ratio_lines(ratios(agg)),
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -992,24 +1021,12 @@ def markdown(report: dict[str, Any]) -> str:
         "valid runs when none is clean (marked in the runs column).",
         "",
     ]
-    for scenario, title in TITLES.items():
-        table = _table(scenario, agg) if scenario in agg else []
-        if table:
-            lines += [f"## {title}", "", *table, ""]
-            lines += NOTES.get(scenario, [])
-    for scenario, title in HUB_TITLES.items():
-        table = _hub_table(scenario, agg)
-        if table:
-            lines += [f"## {title}", "", *table, ""]
-            lines += NOTES.get(scenario, [])
+    lines += _sections(TITLES, _table, agg)
+    lines += _sections(HUB_TITLES, _hub_table, agg)
     hub = _hub_summary(report.get("hub") or hub_figures(agg))
     if hub:
         lines += ["## Class service against the single server", "", *hub, ""]
-    for scenario, title in REDIS_TITLES.items():
-        table = _redis_table(scenario, agg)
-        if table:
-            lines += [f"## {title}", "", *table, ""]
-            lines += NOTES.get(scenario, [])
+    lines += _sections(REDIS_TITLES, _redis_table, agg)
     redis = report.get("redis") or redis_figures(
         agg, report.get("suite", {}), report.get("runs", [])
     )
@@ -1022,12 +1039,12 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["## Several processes: an extrapolation (a model, not a measurement)", ""]
         lines += [*NOTES["extrapolation"], *extrapolation]
     lines += ["## Ratios", "", *_ratio_lines(report["ratios"]), ""]
-    lines += ["## Targets for ours", "", "| target | ours | threshold | met |", "|---|---|---|---|"]
-    for t in report["targets"]:
-        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
-        lines.append(
-            f"| {t['target']} | {_fmt(t['ours'], 2)} | {_fmt(t['threshold'], 2)} | {met} |"
-        )
+    met = {True: "yes", False: "**no**", None: "n/a"}
+    targets = [
+        [t["target"], _fmt(t["ours"], 2), _fmt(t["threshold"], 2), met[t["met"]]]
+        for t in report["targets"]
+    ]
+    lines += ["## Targets for ours", "", *_grid(["target", "ours", "threshold", "met"], targets)]
     lines += ["", "## For the README (Performance)", "", *report["readme"], ""]
     if report.get("profiles"):
         lines += ["## Profiles of ours (py-spy)", ""]

@@ -28,6 +28,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ QUIET_SHARE = 0.10
 PROFILED = {"chat": 20, "presence": 12, "joinstorm": 10}
 REUSED_ORDER = ("connections", "joinstorm", "chat", COMBINED, "stall", "presence")
 # The single-server scenario each class service scenario is compared with.
-HUB_REFERENCE = {"hub-chat": "chat", "hub-presence": "presence"}
+HUB_REFERENCE = report.HUB_REFERENCE
 
 
 class Quiet:
@@ -217,19 +218,52 @@ class Session:
         return max(took, default=60.0)
 
     def _one(self, scenario: str, name: str, rep: int) -> None:
+        """One run against a fresh process of the server ``name``."""
+
+        def start(logs: Path, started: list[servers.Server]) -> servers.Server:
+            started.append(servers.start(name, logs))
+            return started[0]
+
+        self._system(scenario, name, rep, start)
+
+    def _system(
+        self,
+        scenario: str,
+        variant: str,
+        rep: int,
+        start: Callable[[Path, list[servers.Server]], servers.Server],
+        cores: str = str(LOADGEN_CORE),
+        log_tails: bool = False,
+    ) -> None:
+        """One run of the load generator (on ``cores``) against the processes that
+        ``start(logs, started)`` starts: it appends each to ``started`` as it starts and
+        returns the one to target. All of them are stopped after the run, or after a failed
+        start; the run fails when one of them died. ``log_tails``: a failed run keeps the
+        end of every process's log."""
         busy = self.quiet.wait()
         t0 = time.monotonic()
-        tag = f"{scenario}-{name}-{rep}"
+        tag = f"{scenario}-{variant.replace('/', '-')}-{rep}"
+        started: list[servers.Server] = []
         try:
-            server = servers.start(name, self.raw_dir / "logs" / tag)
+            server = start(self.raw_dir / "logs" / tag, started)
         except Exception as error:
-            self.record(scenario, name, rep, failed(error), busy, 0.0)
+            for process in reversed(started):
+                process.stop()
+            self.record(scenario, variant, rep, failed(error), busy, 0.0)
             return
         try:
-            result = run_loadgen(server, scenario, self.suite, self.raw_dir / f"{tag}.json")
+            out = self.raw_dir / f"{tag}.json"
+            result = run_loadgen(server, scenario, self.suite, out, cores)
+            dead = [s.name for s in started if s.process.poll() is not None]
+            if dead:
+                result.setdefault("error", f"died during the run: {', '.join(dead)}")
+                result["valid"] = False
+            if log_tails and result.get("error"):
+                result["logs_tail"] = {s.name: s.log_tail(10) for s in started}
         finally:
-            server.stop()
-        self.record(scenario, name, rep, result, busy, time.monotonic() - t0)
+            for process in reversed(started):
+                process.stop()
+        self.record(scenario, variant, rep, result, busy, time.monotonic() - t0)
 
     def hub_variants(self, scenario: str) -> list[str]:
         """What one class service scenario runs: its shapes of relays, or single/relay."""
@@ -248,55 +282,33 @@ class Session:
                     self._hub_one(scenario, variant, rep)
 
     def _hub_one(self, scenario: str, variant: str, rep: int) -> None:
-        busy = self.quiet.wait()
-        t0 = time.monotonic()
-        tag = f"{scenario}-{variant}-{rep}"
-        logs = self.raw_dir / "logs" / tag
-        started: list[servers.Server] = []
-        try:
-            if scenario == "hub-hop":
-                service = None
-                if variant == "relay":
-                    service = servers.start_hub_service(logs)
-                    started.append(service)
-                server = servers.start_owner_server(logs, service)
-                started.append(server)
-                pids = (service.target.pid,) if service is not None else ()
-                server.target = dataclasses.replace(server.target, variant=variant, pids=pids)
-            else:
-                server = servers.start_hub_service(logs)
-                started.append(server)
+        """One run: the class service; for hub-hop, a Jupyter server relaying to it (or,
+        ``single``, keeping its rooms itself)."""
+
+        def start(logs: Path, started: list[servers.Server]) -> servers.Server:
+            if scenario != "hub-hop":
+                started.append(servers.start_hub_service(logs))
+                server = started[0]
                 server.target = dataclasses.replace(server.target, variant=variant)
-        except Exception as error:
-            for process in reversed(started):
-                process.stop()
-            self.record(scenario, variant, rep, failed(error), busy, 0.0)
-            return
-        try:
-            result = run_loadgen(server, scenario, self.suite, self.raw_dir / f"{tag}.json")
-            dead = [s.name for s in started if s.process.poll() is not None]
-            if dead:
-                result.setdefault("error", f"died during the run: {', '.join(dead)}")
-                result["valid"] = False
-        finally:
-            for process in reversed(started):
-                process.stop()
-        self.record(scenario, variant, rep, result, busy, time.monotonic() - t0)
+                return server
+            service = None
+            if variant == "relay":
+                service = servers.start_hub_service(logs)
+                started.append(service)
+            server = servers.start_owner_server(logs, service)
+            started.append(server)
+            pids = (service.target.pid,) if service is not None else ()
+            server.target = dataclasses.replace(server.target, variant=variant, pids=pids)
+            return server
+
+        self._system(scenario, variant, rep, start)
 
     def redis_variants(self, scenario: str) -> list[str]:
         """What one Redis scenario runs: deployments (x shapes for the pinned ones)."""
-        if scenario == "redis-chat":
-            p: Any = self.suite.redis_chat
-            return [f"{d}/{shape_name(*s)}" for s in p.shapes for d in p.deployments]
-        if scenario == "redis-presence":
-            p = self.suite.redis_presence
-            return [f"{d}/{shape_name(*s)}" for s in p.shapes for d in p.deployments]
-        p = (
-            self.suite.redis_chat_max
-            if scenario == "redis-chat-max"
-            else self.suite.redis_presence_max
-        )
-        return list(p.deployments)
+        p: Any = getattr(self.suite, scenario.replace("-", "_"))
+        if scenario.endswith("-max"):
+            return list(p.deployments)
+        return [f"{d}/{shape_name(*s)}" for s in p.shapes for d in p.deployments]
 
     def redis(self, scenarios: list[str]) -> None:
         """Several service processes through Redis: fresh processes (and a fresh Redis) for
@@ -311,17 +323,13 @@ class Session:
         """One run: Redis (unless ``sqlite-1``), the service processes and the load
         generator; pinned (services on core 1, Redis and the load generator on core 0) or,
         for the capacity ramps, all of them on every core."""
-        busy = self.quiet.wait()
-        t0 = time.monotonic()
-        tag = f"{scenario}-{variant.replace('/', '-')}-{rep}"
-        logs = self.raw_dir / "logs" / tag
         pinned = not scenario.endswith("-max")
         every = f"0-{(os.cpu_count() or 2) - 1}"
         service_cores = str(SERVER_CORE) if pinned else every
         other_cores = str(LOADGEN_CORE) if pinned else every
         backend, processes, _shape = parse_variant(variant)
-        started: list[servers.Server] = []
-        try:
+
+        def start(logs: Path, started: list[servers.Server]) -> servers.Server:
             url = None
             if backend == "redis":
                 redis = servers.start_redis(logs, other_cores)
@@ -347,24 +355,9 @@ class Session:
                 redis_pid=started[0].target.pid if url else 0,
                 redis_port=started[0].target.port if url else 0,
             )
-        except Exception as error:
-            for process in reversed(started):
-                process.stop()
-            self.record(scenario, variant, rep, failed(error), busy, 0.0)
-            return
-        try:
-            out = self.raw_dir / f"{tag}.json"
-            result = run_loadgen(server, scenario, self.suite, out, other_cores)
-            dead = [s.name for s in started if s.process.poll() is not None]
-            if dead:
-                result.setdefault("error", f"died during the run: {', '.join(dead)}")
-                result["valid"] = False
-            if result.get("error"):
-                result["logs_tail"] = {s.name: s.log_tail(10) for s in started}
-        finally:
-            for process in reversed(started):
-                process.stop()
-        self.record(scenario, variant, rep, result, busy, time.monotonic() - t0)
+            return server
+
+        self._system(scenario, variant, rep, start, other_cores, log_tails=True)
 
     def retry_noisy(self, planned: list[str], names: list[str], budget: float) -> None:
         """Run once more (while ``budget`` seconds last) each server and scenario that has

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import ChatParams, StallParams
+from ..config import ChatLoadParams, ChatParams, StallParams
 from ..eio import EioClient, Target
 from ..procstat import Snapshot, Window
 from ..stats import ms, percentile, slope
@@ -34,6 +34,12 @@ ROOM = "bench-chat"
 MARK = b"bench|"
 BEHIND_S = 5.0  # a server whose messages arrive this late is saturated
 CUT_AFTER_S = 10.0
+
+
+def capacity(p: ChatLoadParams) -> int:
+    """How many message numbers a run of ``p`` uses at most: warm-up and window at the rate,
+    and a margin."""
+    return round((p.warmup + p.duration) * p.rate) + 10
 
 
 class ChatLoad:
@@ -291,7 +297,7 @@ async def _stall(
 
 async def run_chat(target: Target, p: ChatParams) -> dict[str, Any]:
     """Scenario 1: fan-out of ``rate`` msg/s to ``receivers`` + 1 members."""
-    load = ChatLoad(target, p.rate, round((p.warmup + p.duration) * p.rate) + 10, p.text_size)
+    load = ChatLoad(target, p.rate, capacity(p), p.text_size)
     await load.setup(p.receivers)
     rss = RssSampler(target.pid).start()
     lag = LoopLag().start()

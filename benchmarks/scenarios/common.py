@@ -61,6 +61,11 @@ async def join_all(
     return acks
 
 
+def us_per(cpu: float, count: int | None) -> float | None:
+    """CPU microseconds per item: ``cpu`` seconds over ``count`` items (None without any)."""
+    return round(1e6 * cpu / count, 2) if count else None
+
+
 def check_ack(ack: Any, what: str) -> None:
     if not isinstance(ack, dict) or not ack.get("ok"):
         raise RuntimeError(f"{what} refused: {ack!r}")

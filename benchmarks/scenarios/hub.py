@@ -28,18 +28,18 @@ import asyncio
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..config import Suite
+from ..config import ChatLoadParams, Suite
 from ..eio import TO_PREFIX, EioClient, Target, to_targets
 from ..hubservice import bench_token
-from ..procstat import Snapshot, Window, core_busy, process_cpu, self_cpu
-from ..stats import ms, percentile, slope
-from .chat import CUT_AFTER_S, MARK, ChatLoad, Phase, _chat_result, _drain, _measure
+from ..procstat import Snapshot, Window
+from ..stats import slope
+from .chat import CUT_AFTER_S, MARK, ChatLoad, Phase, _chat_result, _drain, _measure, capacity
 from .chat import ROOM as CHAT_ROOM
 from .common import LoopLag, RssSampler, check_ack, close_all, mark_window, validity
-from .presence import PresenceLoad
+from .presence import PresenceLoad, presence_window
 
 ROOM = "bench-presence"
 
@@ -132,19 +132,29 @@ class RelayChatLoad(ChatLoad):
         self.sessions = relays * per + 1
 
     def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
+        receipt = self.receipt(packet, now)
+        if receipt is not None:
+            self.check_order(client, receipt[0])
+
+    def receipt(self, packet: bytes, now: int) -> tuple[int, int] | None:
+        """Count a ``to`` frame carrying a message (a receipt per session it is for): the
+        message's number and latency; None for other frames (joined/left, ...)."""
         i = packet.find(MARK)
         if i < 0:
-            return  # joined/left and other events
-        k = to_targets(packet, 0, len(packet))
+            return None
         j = packet.index(b"|", i + 6)
         end = packet.index(b"|", j + 1)
         n = int(packet[i + 6 : j])
         latency = now - int(packet[j + 1 : end])
         self.last_latency = latency
         if n < len(self.count):
-            self.count[n] += k
+            self.count[n] += to_targets(packet, 0, len(packet))
             if latency > self.slowest[n]:
                 self.slowest[n] = latency
+        return n, latency
+
+    def check_order(self, client: EioClient, n: int) -> None:
+        """Messages reach each relay in increasing ``n``."""
         if n <= client.last_seen:
             self.disorder += 1
         client.last_seen = n
@@ -166,30 +176,53 @@ class RelayChatLoad(ChatLoad):
     def relay_frames(self) -> int:
         return sum(c.to_frames for c in self.receivers)
 
+    async def measure(self, seconds: float, cut_after: float | None = None) -> Phase:
+        """A measurement window: sending for ``seconds``, the server's CPU around it."""
+        return await _measure(self, self.target.pid, seconds, cut_after)
+
+
+@dataclass
+class RelayChatRun:
+    """A chat run through relays: its window, its chat figures, the ``to`` frames the
+    relays got per second in the window, the load generator's loop lag."""
+
+    phase: Phase
+    figures: dict[str, Any]
+    relay_frames_per_s: int
+    loop_lag: dict[str, float]
+
+
+async def run_relay_chat(load: RelayChatLoad, p: ChatLoadParams, name: str) -> RelayChatRun:
+    """Scenario 1's run with ``load``'s relays (set up here): ``p.warmup`` seconds of
+    sending, the window of ``p.duration`` (:meth:`RelayChatLoad.measure`, cut when the
+    service falls behind), the drain."""
+    await load.setup()
+    rss = RssSampler(load.target.pid).start()
+    lag = LoopLag().start()
+    await load.send_for(p.warmup)
+    mark_window(name)
+    frames = load.relay_frames()
+    phase = await load.measure(p.duration, CUT_AFTER_S)
+    frames = load.relay_frames() - frames
+    drain = await _drain(load, phase.numbers, p.drain_limit)
+    rss.stop()
+    figures = _chat_result(load, phase, rss, drain)
+    return RelayChatRun(phase, figures, round(frames / phase.window.seconds), lag.stop())
+
 
 async def run_hub_chat(target: Target, suite: Suite) -> dict[str, Any]:
     p = suite.hub_chat
     relays, per = parse_shape(target.variant)
-    capacity = round((p.warmup + p.duration) * p.rate) + 10
-    load = RelayChatLoad(target, p.rate, capacity, p.text_size, relays, per)
-    await load.setup()
-    rss = RssSampler(target.pid).start()
-    lag = LoopLag().start()
-    await load.send_for(p.warmup)
-    mark_window("hub-chat")
-    frames = load.relay_frames()
-    phase = await _measure(load, target.pid, p.duration, CUT_AFTER_S)
-    frames = load.relay_frames() - frames
-    drain = await _drain(load, phase.numbers, p.drain_limit)
-    rss.stop()
+    load = RelayChatLoad(target, p.rate, capacity(p), p.text_size, relays, per)
+    run = await run_relay_chat(load, p, "hub-chat")
     result = {
         "shape": target.variant,
         "relays": relays,
         "sessions_per_relay": per,
         "sessions": load.sessions,
-        **_chat_result(load, phase, rss, drain),
-        "relay_frames_per_s": round(frames / phase.window.seconds),
-        "loop_lag": lag.stop(),
+        **run.figures,
+        "relay_frames_per_s": run.relay_frames_per_s,
+        "loop_lag": run.loop_lag,
     }
     close_all(load.receivers)
     return result
@@ -197,30 +230,51 @@ async def run_hub_chat(target: Target, suite: Suite) -> dict[str, Any]:
 
 # -- 7: presence through relays --------------------------------------------------------------
 class RelayPresenceLoad(PresenceLoad):
-    """Scenario 2's load with its members behind relays. ``self.members`` holds each
-    member's relay (a relay appears once per session it carries); probes are the relays
-    carrying the ``probes`` last members, and decode every frame they get."""
+    """Scenario 2's load with its members behind relays of ``per`` sessions, able to grow
+    (relays added between steps). ``self.members`` holds each member's relay (a relay
+    appears once per session it carries); the probes are the ``probe_relays`` last relays,
+    and decode every frame they get."""
 
-    def __init__(self, target: Target, relays: int, per: int, probes: int) -> None:
-        super().__init__(target, relays * per, probes)
-        self.relay_count = relays
+    def __init__(self, target: Target, per: int, probe_relays: int) -> None:
+        super().__init__(target, 0, probe_relays * per)
         self.per = per
+        self.probe_relays = probe_relays
+        self.relay_count = 0
         self.relays: list[EioClient] = []
         self.locals: list[str] = []
 
     async def setup(self) -> None:
-        users = [f"p{i}" for i in range(self.relay_count)]
-        self.relays = await connect_relays(self.target, users, self.on_event)
-        ids = await open_and_join(self.relays, [self.per] * self.relay_count, ROOM)
-        probe_relays = math.ceil(self.probes_count / self.per)
-        for index, relay in enumerate(self.relays):
-            probe = index >= self.relay_count - probe_relays
-            relay.tag = {str(n): {} for n in range(1, self.per + 1)} if probe else None
-            relay.drain = not probe
-            for n, session in enumerate(ids[index], start=1):
+        raise NotImplementedError("use grow()")
+
+    async def connect(self, users: list[str], first: int) -> list[EioClient]:
+        """Connect the relays of ``users`` (the relays ``first``, ``first + 1``, ...)."""
+        return await connect_relays(self.target, users, self.on_event)
+
+    async def grow(self, members: int) -> None:
+        """Add relays (``per`` sessions each) until the room has ``members`` sessions."""
+        first = self.relay_count
+        count = math.ceil(members / self.per) - first
+        if count <= 0:
+            return
+        relays = await self.connect([f"p{i}" for i in range(first, first + count)], first)
+        ids = await open_and_join(relays, [self.per] * count, ROOM)
+        self.relays.extend(relays)
+        self.relay_count += count
+        for relay, sessions in zip(relays, ids, strict=True):
+            for n, session in enumerate(sessions, start=1):
                 self.members.append(relay)
                 self.locals.append(str(n))
                 self.sessions.append(session)
+                self.line.append(0)
+                self.sent.append(0)
+        self.members_count = len(self.members)
+        for index, relay in enumerate(self.relays):  # the last relays are the probes
+            probe = index >= self.relay_count - self.probe_relays
+            if probe and relay.tag is None:
+                relay.tag = {str(n): {} for n in range(1, self.per + 1)}
+            elif not probe:
+                relay.tag = None
+            relay.drain = not probe
 
     def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
         seen: dict[str, dict[str, int]] | None = client.tag
@@ -231,37 +285,29 @@ class RelayPresenceLoad(PresenceLoad):
         if name != "presence" or not isinstance(data, dict):
             return
         self.batches += 1
+        # what each probe session the frame is for holds: sender -> its latest line
+        holds = [seen[local] for local in targets if local in seen]
         low, high = self.window
-        epoch = self.epoch
         for update in data.get("updates") or []:
             state = update.get("state")
             if not state:
                 continue
-            sent = epoch + state["column"] * 1000
-            if low <= sent < high:
-                self.latencies.append(now - sent)
             session = update["session"]
-            for local in targets:
-                mine = seen.get(local)
-                if mine is not None and state["line"] > mine.get(session, -1):
-                    mine[session] = state["line"]
+            sent = self.epoch + state["column"] * 1000
+            if low <= sent < high:
+                self._age(client, session, now - sent)
+            line = state["line"]
+            for held in holds:
+                if line > held.get(session, -1):
+                    held[session] = line
+
+    def _age(self, client: EioClient, session: str, age: int) -> None:
+        """Record the age of a state sent within the window, seen at ``client``."""
+        self.latencies.append(age)
 
     def _send(self, index: int) -> None:
-        line = self.line[index] + 1
-        self.line[index] = line
-        self.sent[index] += 1
-        column = (time.time_ns() - self.epoch) // 1000
-        state = {
-            "path": "bench/class.ipynb",
-            "cell_id": f"cell-{index % 40:04d}",
-            "cell_index": index % 40,
-            "line": line,
-            "column": column,
-            "mode": "edit",
-            "activity": "active",
-        }
         # No acknowledgement asked, as scenario 2's members (a relay asks one: see hub-hop)
-        data = {"room": ROOM, "state": state}
+        data = {"room": ROOM, "state": self._state(index)}
         self.members[index].emit("ev", self.locals[index], "presence", data)
 
     def batch_drains(self, size: int) -> None:
@@ -275,15 +321,13 @@ class RelayPresenceLoad(PresenceLoad):
             relay.to_frames = 0
             relay.event_targets = 0
 
-    def frames(self) -> tuple[int, int]:
-        """(deliveries: sessions the frames were for, bytes)."""
+    def received(self) -> tuple[int, int, int]:
+        """(deliveries: sessions the frames were for, ``to`` frames, bytes)."""
         return (
             sum(r.event_targets for r in self.relays),
+            sum(r.to_frames for r in self.relays),
             sum(r.event_bytes for r in self.relays),
         )
-
-    def relay_frames(self) -> int:
-        return sum(r.to_frames for r in self.relays)
 
     def stale(self) -> int:
         """(probe session, sender) pairs where the probe does not hold the sender's last
@@ -304,83 +348,49 @@ class RelayPresenceLoad(PresenceLoad):
 async def run_hub_presence(target: Target, suite: Suite) -> dict[str, Any]:
     p = suite.hub_presence
     relays, per = parse_shape(target.variant)
-    load = RelayPresenceLoad(target, relays, per, p.probes)
-    await load.setup()
+    load = RelayPresenceLoad(target, per, math.ceil(p.probes / per))
+    await load.grow(relays * per)
     rss = RssSampler(target.pid, interval=1.0).start()
     lag = LoopLag().start()
-    await load.drive(p.rate, p.warmup)
-    mark_window("hub-presence")
-    load.record_from()
-    before = Snapshot.take(target.pid)
-    t0 = time.monotonic()
-    await load.drive(p.rate, p.duration)
-    load.record_until()
-    after = Snapshot.take(target.pid)
-    t1 = time.monotonic()
-    deliveries, sent_bytes = load.frames()
-    frames = load.relay_frames()
-    await asyncio.sleep(1.0)  # the last batches
-    rss.stop()
-    window = Window.between(before, after)
-    samples = rss.between(t0, t1)
-    lat = load.latencies
+    run = await presence_window(load, p, "hub-presence", rss)
     result = {
         "shape": target.variant,
         "relays": relays,
         "sessions_per_relay": per,
-        **window.as_dict(),
-        "members": load.members_count,
-        "rate_hz": p.rate,
-        "updates_in_per_s": round(sum(load.sent) / (p.warmup + p.duration)),
-        "latency_p50_ms": ms(percentile(lat, 50)),
-        "latency_p99_ms": ms(percentile(lat, 99)),
-        "latency_max_ms": ms(max(lat)) if lat else None,
-        "latency_samples": len(lat),
-        "deliveries_per_s": round(deliveries / window.seconds),
-        "relay_frames_per_s": round(frames / window.seconds),
-        "cpu_us_per_delivery": round(1e6 * window.server_cpu / deliveries, 2)
-        if deliveries
-        else None,
-        "mb_per_s": round(sent_bytes / window.seconds / 2**20, 2),
-        "avg_frame_bytes": round(sent_bytes / frames) if frames else 0,
-        "stale_at_end": load.stale(),
-        "rss_mb_max": round(max(r for _, r in samples) / 2**20, 1) if samples else None,
-        "rss_slope_kb_per_s": round(slope(samples) / 1024, 1),
+        **run.head,
+        "deliveries_per_s": run.per_s(run.deliveries),
+        "relay_frames_per_s": run.per_s(run.frames),
+        **run.tail,
+        "rss_mb_max": round(max(r for _, r in run.samples) / 2**20, 1) if run.samples else None,
+        "rss_slope_kb_per_s": round(slope(run.samples) / 1024, 1),
         "loop_lag": lag.stop(),
-        **validity(window),
+        **validity(run.window),
     }
     close_all(load.relays)
     return result
 
 
 # -- 8: the relay hop ------------------------------------------------------------------------
-def _snapshot(pids: list[int]) -> tuple[Snapshot, list[float]]:
-    """A snapshot whose server CPU is that of all ``pids`` (all on the server core)."""
-    each = [process_cpu(pid) for pid in pids]
-    return Snapshot(time.monotonic(), sum(each), self_cpu(), core_busy()), each
-
-
 async def run_hub_hop(target: Target, suite: Suite) -> dict[str, Any]:
     """Chat among ``clients`` + 1 clients of one Jupyter server, relaying or not."""
     p = suite.hub_hop
     pids = [target.pid, *target.pids]
-    capacity = round((p.warmup + p.duration) * p.rate) + 10
-    load = ChatLoad(target, p.rate, capacity, p.text_size)
+    load = ChatLoad(target, p.rate, capacity(p), p.text_size)
     await load.setup(p.clients)
     rss = RssSampler(target.pid).start()
     lag = LoopLag().start()
     await load.send_for(p.warmup)
     mark_window("hub-hop")
     t0, d0 = time.monotonic(), load.delivered()
-    s0, each0 = _snapshot(pids)
+    s0 = Snapshot.of(pids)  # the server core's processes: the server and the service
     numbers = await load.send_for(p.duration, CUT_AFTER_S)
-    s1, each1 = _snapshot(pids)
+    s1 = Snapshot.of(pids)
     t1, d1 = time.monotonic(), load.delivered()
     window = Window.between(s0, s1)
     phase = Phase(numbers, window, d1 - d0, t0, t1)
     drain = await _drain(load, numbers, p.drain_limit)
     rss.stop()
-    cpu = [b - a for a, b in zip(each0, each1, strict=True)]
+    cpu = [b - a for a, b in zip(s0.each, s1.each, strict=True)]
     result = {
         "mode": target.variant,
         "clients": p.clients + 1,

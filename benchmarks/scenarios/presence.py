@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from ..config import PresenceParams, RampParams
+from ..config import PresenceLoadParams, PresenceParams, RampParams
 from ..eio import EioClient, Target, decode_event
 from ..procstat import Snapshot, Window
 from ..stats import ms, percentile, slope
@@ -34,6 +36,7 @@ from .common import (
     connect_many,
     join_all,
     mark_window,
+    us_per,
     validity,
 )
 
@@ -101,26 +104,25 @@ class PresenceLoad:
                 seen[session] = state["line"]
 
     # -- sending -----------------------------------------------------------------------------
-    def _send(self, index: int) -> None:
+    def _state(self, index: int) -> dict[str, Any]:
+        """Member ``index``'s next cursor state: its update's number in ``line``, the send
+        time in ``column``."""
         line = self.line[index] + 1
         self.line[index] = line
         self.sent[index] += 1
         column = (time.time_ns() - self.epoch) // 1000
-        self.members[index].emit(
-            "presence",
-            {
-                "room": ROOM,
-                "state": {
-                    "path": "bench/class.ipynb",
-                    "cell_id": f"cell-{index % 40:04d}",
-                    "cell_index": index % 40,
-                    "line": line,
-                    "column": column,
-                    "mode": "edit",
-                    "activity": "active",
-                },
-            },
-        )
+        return {
+            "path": "bench/class.ipynb",
+            "cell_id": f"cell-{index % 40:04d}",
+            "cell_index": index % 40,
+            "line": line,
+            "column": column,
+            "mode": "edit",
+            "activity": "active",
+        }
+
+    def _send(self, index: int) -> None:
+        self.members[index].emit("presence", {"room": ROOM, "state": self._state(index)})
 
     def batch_drains(self, size: int) -> None:
         """Wake draining members only per ``size`` bytes (1: per byte, as normally)."""
@@ -175,6 +177,12 @@ class PresenceLoad:
             sum(c.event_bytes for c in self.members),
         )
 
+    def received(self) -> tuple[int, int, int]:
+        """(deliveries, frames, bytes) the members got since :meth:`record_from`; here each
+        frame is a delivery (to one member)."""
+        frames, sent_bytes = self.frames()
+        return frames, frames, sent_bytes
+
     def stale(self) -> int:
         """(probe, sender) pairs where the probe does not hold the sender's last state."""
         stale = 0
@@ -188,6 +196,93 @@ class PresenceLoad:
         return stale
 
 
+# -- measuring ---------------------------------------------------------------------------------
+Counters = TypeVar("Counters")
+
+
+@dataclass
+class Measured(Generic[Counters]):
+    """CPU counters right before and after a measurement window, and when it started and
+    ended (``time.monotonic()``)."""
+
+    before: Counters
+    after: Counters
+    started: float
+    ended: float
+
+
+async def measure(
+    load: PresenceLoad, rate: float, seconds: float, take: Callable[[], Counters]
+) -> Measured[Counters]:
+    """A measurement window: every member at ``rate`` Hz for ``seconds``, the probes
+    recording what they see; ``take()`` reads the CPU counters around it."""
+    load.record_from()
+    before = take()
+    started = time.monotonic()
+    await load.drive(rate, seconds)
+    load.record_until()
+    after = take()
+    return Measured(before, after, started, time.monotonic())
+
+
+def age_figures(ages: list[int]) -> dict[str, Any]:
+    """The ages of the states the probes saw (ns): p50, p99, max in ms, and how many."""
+    return {
+        "latency_p50_ms": ms(percentile(ages, 50)),
+        "latency_p99_ms": ms(percentile(ages, 99)),
+        "latency_max_ms": ms(max(ages)) if ages else None,
+        "latency_samples": len(ages),
+    }
+
+
+@dataclass
+class PresenceRun:
+    """The main window of a presence scenario (scenarios 2 and 7): the server's CPU, what the
+    members received, the RSS samples within it; the figures of the run: ``head`` (CPU,
+    class, state ages) and ``tail`` (CPU per delivery, MB/s, frame size, stale states)."""
+
+    window: Window
+    deliveries: int
+    frames: int
+    samples: list[tuple[float, int]]
+    head: dict[str, Any]
+    tail: dict[str, Any]
+
+    def per_s(self, count: int) -> int:
+        """``count`` per second of the window."""
+        return round(count / self.window.seconds)
+
+
+async def presence_window(
+    load: PresenceLoad, p: PresenceLoadParams, name: str, rss: RssSampler
+) -> PresenceRun:
+    """Every member at ``p.rate`` Hz: ``p.warmup`` seconds, then the measurement window
+    (``p.duration``), then a second for the last batches; ``rss`` stops there."""
+    await load.drive(p.rate, p.warmup)
+    mark_window(name)
+    measured = await measure(load, p.rate, p.duration, lambda: Snapshot.take(load.target.pid))
+    deliveries, frames, sent_bytes = load.received()
+    await asyncio.sleep(1.0)  # the last batches (and a heartbeat-free pause: nothing changes)
+    rss.stop()
+    window = Window.between(measured.before, measured.after)
+    head = {
+        **window.as_dict(),
+        "members": load.members_count,
+        "rate_hz": p.rate,
+        "updates_in_per_s": round(sum(load.sent) / (p.warmup + p.duration)),
+        **age_figures(load.latencies),
+    }
+    tail = {
+        "cpu_us_per_delivery": us_per(window.server_cpu, deliveries),
+        "mb_per_s": round(sent_bytes / window.seconds / 2**20, 2),
+        "avg_frame_bytes": round(sent_bytes / frames) if frames else 0,
+        "stale_at_end": load.stale(),
+    }
+    samples = rss.between(measured.started, measured.ended)
+    return PresenceRun(window, deliveries, frames, samples, head, tail)
+
+
+# -- running -----------------------------------------------------------------------------------
 async def run_presence(target: Target, p: PresenceParams, ramp: RampParams) -> dict[str, Any]:
     """Coalesced presence (ours): first the ramp's rates below ``rate`` (for the highest
     rate sustained, comparable with the baselines), then all members at ``rate`` Hz for
@@ -198,44 +293,21 @@ async def run_presence(target: Target, p: PresenceParams, ramp: RampParams) -> d
     lag = LoopLag().start()
     below = tuple(r for r in ramp.rates if r < p.rate)
     steps, sustained, cut = await _ramp(load, target.pid, ramp, below, True)
-    await load.drive(p.rate, p.warmup)
-    mark_window("presence")
-    load.record_from()
-    before = Snapshot.take(target.pid)
-    t0 = time.monotonic()
-    await load.drive(p.rate, p.duration)
-    load.record_until()
-    after = Snapshot.take(target.pid)
-    t1 = time.monotonic()
-    frames, sent_bytes = load.frames()
-    await asyncio.sleep(1.0)  # the last batches (and a heartbeat-free pause: nothing changes)
-    rss.stop()
-    window = Window.between(before, after)
-    samples = rss.between(t0, t1)
-    lat = load.latencies
+    run = await presence_window(load, p, "presence", rss)
+    samples = run.samples
     result = {
-        **window.as_dict(),
-        "members": p.members,
-        "rate_hz": p.rate,
-        "updates_in_per_s": round(sum(load.sent) / (p.warmup + p.duration)),
-        "latency_p50_ms": ms(percentile(lat, 50)),
-        "latency_p99_ms": ms(percentile(lat, 99)),
-        "latency_max_ms": ms(max(lat)) if lat else None,
-        "latency_samples": len(lat),
-        "frames_per_s": round(frames / window.seconds),
+        **run.head,
+        "frames_per_s": run.per_s(run.frames),
         # each frame is one member's batch: a delivery, as in scenario 7 (hub-presence)
-        "deliveries_per_s": round(frames / window.seconds),
-        "cpu_us_per_delivery": round(1e6 * window.server_cpu / frames, 2) if frames else None,
-        "mb_per_s": round(sent_bytes / window.seconds / 2**20, 2),
-        "avg_frame_bytes": round(sent_bytes / frames) if frames else 0,
-        "stale_at_end": load.stale(),
+        "deliveries_per_s": run.per_s(run.deliveries),
+        **run.tail,
         "rss_mb_start": round(samples[0][1] / 2**20, 1) if samples else None,
         "rss_mb_end": round(samples[-1][1] / 2**20, 1) if samples else None,
         "rss_mb_max": round(max(r for _, r in samples) / 2**20, 1) if samples else None,
         "rss_slope_kb_per_s": round(slope(samples) / 1024, 1),
         "rss_series_mb": rss.series_mb(),
         "loop_lag": lag.stop(),
-        **validity(window),
+        **validity(run.window),
     }
     main_ok = (
         result["valid"]
@@ -266,13 +338,9 @@ async def _ramp(
     for rate in rates:
         await load.drive(rate, p.warmup)
         sent_before = list(load.sent)
-        load.record_from()
-        before = Snapshot.take(pid)
-        await load.drive(rate, p.step)
-        load.record_until()
-        after = Snapshot.take(pid)
+        measured = await measure(load, rate, p.step, lambda: Snapshot.take(pid))
         await asyncio.sleep(p.grace)
-        window = Window.between(before, after)
+        window = Window.between(measured.before, measured.after)
         sent = [a - b for a, b in zip(load.sent, sent_before, strict=True)]
         received = load.latencies
         frames, _ = load.frames()

@@ -24,30 +24,31 @@ p99 exceeds the bound (or that loses a message / leaves a probe stale).
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import re
 import socket
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import FOREIGN_CPU_LIMIT, Suite
-from ..eio import TO_PREFIX, EioClient, Target, to_targets
-from ..procstat import Window, core_busy, process_cpu, self_cpu
+from ..eio import EioClient, Target
+from ..procstat import Snapshot, Window, process_cpu
 from ..stats import ms, percentile
-from .chat import CUT_AFTER_S, MARK, Phase, _chat_result, _drain
 from .chat import ROOM as CHAT_ROOM
-from .common import LoopLag, RssSampler, close_all, mark_window, validity
+from .chat import Phase, _drain, capacity
+from .common import LoopLag, close_all, mark_window, us_per, validity
 from .hub import (
-    ROOM,
     LocalSession,
     RelayChatLoad,
     RelayPresenceLoad,
     connect_relays,
     open_and_join,
+    run_relay_chat,
 )
 from .hub import parse_shape as _parse_shape
+from .presence import age_figures, measure
 
 # A message's seq in a relay frame (the body is a JSON string inside the frame: ``\\"seq\\":``).
 SEQ = re.compile(rb'seq\\":(\d+)')
@@ -97,25 +98,19 @@ def redis_info_cpu(port: int) -> float:
 
 @dataclass
 class Usage:
-    """CPU counters at one instant: each service process, Redis (by ``INFO`` and by
-    ``/proc``), this process, each core."""
+    """CPU counters at one instant: the service processes, this process and each core (a
+    :class:`Snapshot` of the service processes), and Redis (by ``INFO`` and by ``/proc``)."""
 
-    wall: float
-    services: list[float]
+    snapshot: Snapshot
     redis: float
     redis_proc: float
-    loadgen: float
-    cores: dict[int, float]
 
     @classmethod
     def take(cls, target: Target) -> Usage:
         return cls(
-            time.monotonic(),
-            [process_cpu(pid) for pid in service_pids(target)],
+            Snapshot.of(service_pids(target)),
             redis_info_cpu(target.redis_port) if target.redis_port else 0.0,
             process_cpu(target.redis_pid) if target.redis_pid else 0.0,
-            self_cpu(),
-            core_busy(),
         )
 
 
@@ -132,13 +127,14 @@ class Split:
 
     @classmethod
     def between(cls, a: Usage, b: Usage) -> Split:
+        x, y = a.snapshot, b.snapshot
         return cls(
-            max(b.wall - a.wall, 1e-9),
-            [y - x for x, y in zip(a.services, b.services, strict=True)],
+            max(y.wall - x.wall, 1e-9),
+            [after - before for before, after in zip(x.each, y.each, strict=True)],
             b.redis - a.redis,
             b.redis_proc - a.redis_proc,
-            b.loadgen - a.loadgen,
-            {core: b.cores[core] - a.cores.get(core, 0.0) for core in b.cores},
+            y.self_cpu - x.self_cpu,
+            {core: y.cores[core] - x.cores.get(core, 0.0) for core in y.cores},
         )
 
     @property
@@ -167,22 +163,33 @@ class Split:
     def fields(self, deliveries: int, messages: int | None = None) -> dict[str, Any]:
         """CPU shares and CPU per delivery (and per message, for chat) of the services
         (summed) and of Redis."""
-
-        def per(cpu: float, n: int | None) -> float | None:
-            return round(1e6 * cpu / n, 2) if n else None
-
         out: dict[str, Any] = {
             "service_cpu_pct_each": [round(100 * c / self.seconds, 1) for c in self.services],
             "redis_cpu_pct": round(100 * self.redis / self.seconds, 2),
             "redis_cpu_pct_proc_stat": round(100 * self.redis_proc / self.seconds, 1),
             "machine_busy_pct": round(100 * sum(self.busy.values()) / self.seconds, 1),
-            "redis_us_per_delivery": per(self.redis, deliveries),
-            "total_us_per_delivery": per(self.service + self.redis, deliveries),
+            "redis_us_per_delivery": us_per(self.redis, deliveries),
+            "total_us_per_delivery": us_per(self.service + self.redis, deliveries),
         }
         if messages is not None:
-            out["service_us_per_message"] = per(self.service, messages)
-            out["redis_us_per_message"] = per(self.redis, messages)
+            out["service_us_per_message"] = us_per(self.service, messages)
+            out["redis_us_per_message"] = us_per(self.redis, messages)
         return out
+
+    def step_figures(
+        self, deliveries: int, messages: int | None, lag: LoopLag, sustained: bool
+    ) -> dict[str, Any]:
+        """A capacity ramp step's CPU figures (unpinned), its verdict and whether it was
+        sustained."""
+        return {
+            "service_cpu_pct": round(100 * self.service / self.seconds, 1),
+            "loadgen_cpu_pct": round(100 * self.loadgen / self.seconds, 1),
+            "cpu_us_per_delivery": us_per(self.service, deliveries),
+            **self.fields(deliveries, messages),
+            "loadgen_loop_lag": lag.stop(),
+            **unpinned_validity(self),
+            "sustained": sustained,
+        }
 
 
 def pinned_validity(split: Split) -> dict[str, Any]:
@@ -228,6 +235,13 @@ async def connect_spread(
 
 
 # -- 9a and 10a: chat ------------------------------------------------------------------------
+@dataclass
+class SplitPhase(Phase):
+    """A chat window with the CPU of each process of the system."""
+
+    split: Split
+
+
 class SpreadChatLoad(RelayChatLoad):
     """Scenario 6's chat load with the relays spread over the service processes: relay ``i``
     on process ``i % P``; ``senders`` senders (each its own user and relay, sender ``k`` on
@@ -254,27 +268,15 @@ class SpreadChatLoad(RelayChatLoad):
         self.proc_of: dict[EioClient, int] = {}
 
     def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
-        i = packet.find(MARK)
-        if i < 0:
+        receipt = self.receipt(packet, now)
+        if receipt is None:
             return
-        k = to_targets(packet, 0, len(packet))
-        j = packet.index(b"|", i + 6)
-        end = packet.index(b"|", j + 1)
-        n = int(packet[i + 6 : j])
-        latency = now - int(packet[j + 1 : end])
-        self.last_latency = latency
-        if n < len(self.count):
-            self.count[n] += k
-            if latency > self.slowest[n]:
-                self.slowest[n] = latency
-            by = self.slowest_by[self.proc_of[client]]
-            if latency > by[n]:
-                by[n] = latency
+        n, latency = receipt
+        by = self.slowest_by[self.proc_of[client]]
+        if n < len(by) and latency > by[n]:
+            by[n] = latency
         found = SEQ.search(packet)
-        seq = int(found.group(1)) if found else n
-        if seq <= client.last_seen:
-            self.disorder += 1
-        client.last_seen = seq
+        self.check_order(client, int(found.group(1)) if found else n)
 
     async def setup(self, receivers: int = 0) -> None:
         users = [f"r{i}" for i in range(self.relay_count)]
@@ -308,15 +310,14 @@ class SpreadChatLoad(RelayChatLoad):
             "other_process_p99_ms": p99[1] if len(p99) > 1 else None,
         }
 
-
-async def _window(
-    load: SpreadChatLoad, target: Target, seconds: float, cut_after: float | None
-) -> tuple[Phase, Split]:
-    t0, u0, d0 = time.monotonic(), Usage.take(target), load.delivered()
-    numbers = await load.send_for(seconds, cut_after)
-    t1, u1, d1 = time.monotonic(), Usage.take(target), load.delivered()
-    split = Split.between(u0, u1)
-    return Phase(numbers, split.window(pinned=True), d1 - d0, t0, t1), split
+    async def measure(self, seconds: float, cut_after: float | None = None) -> SplitPhase:
+        """A measurement window: sending for ``seconds``, the CPU of every process around it
+        (the window as judged pinned)."""
+        t0, u0, d0 = time.monotonic(), Usage.take(self.target), self.delivered()
+        numbers = await self.send_for(seconds, cut_after)
+        t1, u1, d1 = time.monotonic(), Usage.take(self.target), self.delivered()
+        split = Split.between(u0, u1)
+        return SplitPhase(numbers, split.window(pinned=True), d1 - d0, t0, t1, split)
 
 
 async def run_redis_chat(target: Target, suite: Suite) -> dict[str, Any]:
@@ -325,28 +326,20 @@ async def run_redis_chat(target: Target, suite: Suite) -> dict[str, Any]:
     backend, processes, shape = parse_variant(target.variant)
     assert shape is not None
     relays, per = shape
-    capacity = round((p.warmup + p.duration) * p.rate) + 10
-    load = SpreadChatLoad(target, p.rate, capacity, p.text_size, relays, per)
-    await load.setup()
-    rss = RssSampler(target.pid).start()
-    lag = LoopLag().start()
-    await load.send_for(p.warmup)
-    mark_window("redis-chat")
-    frames = load.relay_frames()
-    phase, split = await _window(load, target, p.duration, CUT_AFTER_S)
-    frames = load.relay_frames() - frames
-    drain = await _drain(load, phase.numbers, p.drain_limit)
-    rss.stop()
+    load = SpreadChatLoad(target, p.rate, capacity(p), p.text_size, relays, per)
+    run = await run_relay_chat(load, p, "redis-chat")
+    assert isinstance(run.phase, SplitPhase)
+    split = run.phase.split
     result = {
         "deployment": f"{backend}-{processes}",
         "processes": processes,
         "shape": f"{relays}x{per}",
         "sessions": load.sessions,
-        **_chat_result(load, phase, rss, drain),
-        **split.fields(phase.delivered, len(phase.numbers)),
-        **load.receipts(phase.numbers),
-        "relay_frames_per_s": round(frames / phase.window.seconds),
-        "loop_lag": lag.stop(),
+        **run.figures,
+        **split.fields(run.phase.delivered, len(run.phase.numbers)),
+        **load.receipts(run.phase.numbers),
+        "relay_frames_per_s": run.relay_frames_per_s,
+        "loop_lag": run.loop_lag,
         **pinned_validity(split),
     }
     result.pop("rss_series_mb", None)
@@ -354,50 +347,57 @@ async def run_redis_chat(target: Target, suite: Suite) -> dict[str, Any]:
     return result
 
 
+Step = dict[str, Any]
+Value = TypeVar("Value")
+
+
+async def _ramp(
+    values: Iterable[Value], step: Callable[[Value], Awaitable[Step]]
+) -> tuple[list[Step], Step | None]:
+    """Run ``step`` for each value in turn up to the first not sustained: the steps, and the
+    highest sustained one (None: not even the first)."""
+    steps: list[Step] = []
+    best: Step | None = None
+    for value in values:
+        steps.append(await step(value))
+        if not steps[-1]["sustained"]:
+            break
+        best = steps[-1]
+    return steps, best
+
+
 async def run_redis_chat_max(target: Target, suite: Suite) -> dict[str, Any]:
     """10a: the highest chat rate within the p99 bound, nothing lost (unpinned)."""
     p = suite.redis_chat_max
     backend, processes, _shape = parse_variant(target.variant)
-    capacity = round(sum((p.warmup + p.step) * r for r in p.rates)) + 10 * len(p.rates)
-    load = SpreadChatLoad(target, p.rates[0], capacity, p.text_size, p.relays, p.per, p.senders)
+    most = round(sum((p.warmup + p.step) * r for r in p.rates)) + 10 * len(p.rates)
+    load = SpreadChatLoad(target, p.rates[0], most, p.text_size, p.relays, p.per, p.senders)
     await load.setup()
     lag = LoopLag().start()
-    steps: list[dict[str, Any]] = []
-    best: dict[str, Any] | None = None
-    for rate in p.rates:
+
+    async def step(rate: float) -> Step:
         load.rate = rate
         await load.send_for(p.warmup)
         mark_window(f"redis-chat-max {rate:g}")
         step_lag = LoopLag().start()
-        t0, u0, d0 = time.monotonic(), Usage.take(target), load.delivered()
-        numbers = await load.send_for(p.step)
-        u1, d1 = Usage.take(target), load.delivered()
-        split = Split.between(u0, u1)
-        how, _took = await _drain(load, numbers, p.drain_limit)
-        latency = load.latency(numbers)
-        missing = latency["missing"]
+        phase = await load.measure(p.step)
+        split, deliveries = phase.split, phase.delivered
+        how, _took = await _drain(load, phase.numbers, p.drain_limit)
+        latency = load.latency(phase.numbers)
         p99 = latency["slowest_p99_ms"]
         ok = how == "complete" and p99 is not None and not math.isnan(p99) and p99 <= p.max_p99_ms
-        step = {
+        return {
             "rate": rate,
-            "seconds": round(time.monotonic() - t0, 2),
-            "deliveries_per_s": round((d1 - d0) / split.seconds),
+            "seconds": round(time.monotonic() - phase.started, 2),
+            "deliveries_per_s": round(deliveries / split.seconds),
             "slowest_p50_ms": latency["slowest_p50_ms"],
             "slowest_p99_ms": p99,
             "drain": how,
-            "missing": missing,
-            "service_cpu_pct": round(100 * split.service / split.seconds, 1),
-            "loadgen_cpu_pct": round(100 * split.loadgen / split.seconds, 1),
-            "cpu_us_per_delivery": round(1e6 * split.service / (d1 - d0), 2) if d1 > d0 else None,
-            **split.fields(d1 - d0, len(numbers)),
-            "loadgen_loop_lag": step_lag.stop(),
-            **unpinned_validity(split),
-            "sustained": ok,
+            "missing": latency["missing"],
+            **split.step_figures(deliveries, len(phase.numbers), step_lag, ok),
         }
-        steps.append(step)
-        if not ok:
-            break
-        best = step
+
+    steps, best = await _ramp(p.rates, step)
     result = _ramp_result(backend, processes, steps, best, "rate")
     result.update(
         sessions=load.sessions,
@@ -443,92 +443,42 @@ def _ramp_result(
 # -- 9b and 10b: presence --------------------------------------------------------------------
 class SpreadPresenceLoad(RelayPresenceLoad):
     """Scenario 7's presence load with the relays spread over the service processes (relay
-    ``i`` on process ``i % P``), able to grow (relays added between steps). The probes are
-    the ``probe_relays`` last relays (one per process with two); their state ages are split
-    by whether the state's sender is on the probe's process or another."""
+    ``i`` on process ``i % P``). The probes are the ``probe_relays`` last relays (one per
+    process with two); their state ages are split by whether the state's sender is on the
+    probe's process or another."""
 
     def __init__(self, target: Target, per: int, probe_relays: int) -> None:
-        super().__init__(target, 0, per, probe_relays * per)
-        self.probe_relays = probe_relays
+        super().__init__(target, per, probe_relays)
         self.procs = len(service_ports(target))
         self.proc_of: dict[EioClient, int] = {}
         self.proc_of_session: dict[str, int] = {}
         self.same: list[int] = []
         self.cross: list[int] = []
 
-    async def setup(self) -> None:
-        raise NotImplementedError("use grow()")
-
-    async def grow(self, members: int) -> None:
-        """Add relays (``per`` sessions each) until the room has ``members`` sessions."""
-        first = self.relay_count
-        count = math.ceil(members / self.per) - first
-        if count <= 0:
-            return
-        users = [f"p{i}" for i in range(first, first + count)]
-        procs = [i % self.procs for i in range(first, first + count)]
+    async def connect(self, users: list[str], first: int) -> list[EioClient]:
+        procs = [i % self.procs for i in range(first, first + len(users))]
         relays = await connect_spread(self.target, users, self.on_event, procs)
         self.proc_of.update(zip(relays, procs, strict=True))
-        ids = await open_and_join(relays, [self.per] * count, ROOM)
-        self.relays.extend(relays)
-        self.relay_count += count
-        for relay, proc, sessions in zip(relays, procs, ids, strict=True):
-            for n, session in enumerate(sessions, start=1):
-                self.members.append(relay)
-                self.locals.append(str(n))
-                self.sessions.append(session)
-                self.proc_of_session[session] = proc
-                self.line.append(0)
-                self.sent.append(0)
-        self.members_count = len(self.members)
-        for index, relay in enumerate(self.relays):  # the last relays are the probes
-            probe = index >= self.relay_count - self.probe_relays
-            if probe and relay.tag is None:
-                relay.tag = {str(n): {} for n in range(1, self.per + 1)}
-            elif not probe:
-                relay.tag = None
-            relay.drain = not probe
+        return relays
+
+    async def grow(self, members: int) -> None:
+        await super().grow(members)
+        for relay, session in zip(self.members, self.sessions, strict=True):
+            self.proc_of_session[session] = self.proc_of[relay]
 
     def record_from(self) -> None:
         super().record_from()
         self.same = []
         self.cross = []
 
-    def on_event(self, client: EioClient, packet: bytes, now: int) -> None:
-        seen: dict[str, dict[str, int]] | None = client.tag
-        if seen is None or not packet.startswith(TO_PREFIX):
-            return
-        _name, targets, body = json.loads(packet[2:])
-        name, data = json.loads(body)
-        if name != "presence" or not isinstance(data, dict):
-            return
-        self.batches += 1
-        low, high = self.window
-        epoch = self.epoch
-        here = self.proc_of[client]
-        for update in data.get("updates") or []:
-            state = update.get("state")
-            if not state:
-                continue
-            session = update["session"]
-            sent = epoch + state["column"] * 1000
-            if low <= sent < high:
-                age = now - sent
-                self.latencies.append(age)
-                same = self.proc_of_session.get(session) == here
-                (self.same if same else self.cross).append(age)
-            for local in targets:
-                mine = seen.get(local)
-                if mine is not None and state["line"] > mine.get(session, -1):
-                    mine[session] = state["line"]
+    def _age(self, client: EioClient, session: str, age: int) -> None:
+        self.latencies.append(age)
+        same = self.proc_of_session.get(session) == self.proc_of[client]
+        (self.same if same else self.cross).append(age)
 
     def ages(self) -> dict[str, Any]:
-        lat = self.latencies
         return {
-            "latency_p50_ms": ms(percentile(lat, 50)),
-            "latency_p99_ms": ms(percentile(lat, 99)),
-            "latency_max_ms": ms(max(lat)) if lat else None,
-            "latency_samples": len(lat),
+            **age_figures(self.latencies),
             "same_process_p50_ms": ms(percentile(self.same, 50)),
             "same_process_p99_ms": ms(percentile(self.same, 99)),
             "cross_process_p50_ms": ms(percentile(self.cross, 50)),
@@ -541,13 +491,9 @@ async def _presence_window(
 ) -> tuple[Split, int, int, int]:
     """Every member at ``rate`` Hz for ``seconds``, measured: (CPU, deliveries, frames,
     bytes)."""
-    load.record_from()
-    before = Usage.take(target)
-    await load.drive(rate, seconds)
-    load.record_until()
-    after = Usage.take(target)
-    deliveries, sent_bytes = load.frames()
-    return Split.between(before, after), deliveries, load.relay_frames(), sent_bytes
+    measured = await measure(load, rate, seconds, lambda: Usage.take(target))
+    deliveries, frames, sent_bytes = load.received()
+    return Split.between(measured.before, measured.after), deliveries, frames, sent_bytes
 
 
 async def run_redis_presence(target: Target, suite: Suite) -> dict[str, Any]:
@@ -574,7 +520,7 @@ async def run_redis_presence(target: Target, suite: Suite) -> dict[str, Any]:
         **load.ages(),
         "deliveries_per_s": round(deliveries / seconds),
         "relay_frames_per_s": round(frames / seconds),
-        "cpu_us_per_delivery": round(1e6 * split.service / deliveries, 2) if deliveries else None,
+        "cpu_us_per_delivery": us_per(split.service, deliveries),
         **split.fields(deliveries),
         "mb_per_s": round(sent_bytes / seconds / 2**20, 2),
         "stale_at_end": load.stale(),
@@ -591,9 +537,8 @@ async def run_redis_presence_max(target: Target, suite: Suite) -> dict[str, Any]
     backend, processes, _shape = parse_variant(target.variant)
     load = SpreadPresenceLoad(target, p.per, p.probe_relays)
     lag = LoopLag().start()
-    steps: list[dict[str, Any]] = []
-    best: dict[str, Any] | None = None
-    for size in p.sizes:
+
+    async def step(size: int) -> Step:
         await load.grow(size)
         await load.drive(p.rate, p.warmup)
         mark_window(f"redis-presence-max {size}")
@@ -606,26 +551,16 @@ async def run_redis_presence_max(target: Target, suite: Suite) -> dict[str, Any]
         stale = load.stale()
         p99 = ages["latency_p99_ms"]
         ok = stale == 0 and p99 is not None and not math.isnan(p99) and p99 <= p.max_p99_ms
-        step = {
+        return {
             "members": load.members_count,
             **ages,
             "stale_after_grace": stale,
             "deliveries_per_s": round(deliveries / split.seconds),
             "mb_per_s": round(sent_bytes / split.seconds / 2**20, 2),
-            "service_cpu_pct": round(100 * split.service / split.seconds, 1),
-            "loadgen_cpu_pct": round(100 * split.loadgen / split.seconds, 1),
-            "cpu_us_per_delivery": round(1e6 * split.service / deliveries, 2)
-            if deliveries
-            else None,
-            **split.fields(deliveries),
-            "loadgen_loop_lag": step_lag.stop(),
-            **unpinned_validity(split),
-            "sustained": ok,
+            **split.step_figures(deliveries, None, step_lag, ok),
         }
-        steps.append(step)
-        if not ok:
-            break
-        best = step
+
+    steps, best = await _ramp(p.sizes, step)
     result = _ramp_result(backend, processes, steps, best, "members")
     result.update(
         max_members=best["members"] if best else None,
