@@ -651,11 +651,7 @@ class CollabClient:
             return
         self._up = False
         self._lost.set()
-        for state in self._rooms.values():
-            state.joined = False
-            state.catching_up = False
-            state.held.clear()  # not delivered: the re-join's catch-up brings them in order
-        self._wake.set()
+        self._forget_joins()
         self._notify()
         if not self._closed:
             log.info("collab client: disconnected (%s)", reason)
@@ -670,13 +666,18 @@ class CollabClient:
         previous, self.service_state = self.service_state, state
         if state == "reconnecting" or (state == "connected" and previous == "reconnecting"):
             log.info("collab client: the class service is %s", state)
-            for state_ in self._rooms.values():
-                state_.joined = False
-                state_.catching_up = False
-                state_.held.clear()  # the re-join's catch-up brings them in order
-            self._wake.set()
+            self._forget_joins()
             self._notify()
         await self._emit_local("service", data)
+
+    def _forget_joins(self) -> None:
+        """No room is joined any more (the connection or the class service went): wake the
+        supervisor to re-join them all with ``since``."""
+        for state in self._rooms.values():
+            state.joined = False
+            state.catching_up = False
+            state.held.clear()  # not delivered: the re-join's catch-up brings them in order
+        self._wake.set()
 
     def _need_rejoin(self, room: str) -> None:
         state = self._rooms.get(room)

@@ -47,11 +47,13 @@ def preferred_slot(username: str) -> int:
     return int.from_bytes(digest[:4], "big") % len(PALETTE)
 
 
+def palette_order(username: str) -> list[str]:
+    """The palette in the order a user tries it: their preferred slot first, then onwards."""
+    start = preferred_slot(username)
+    return [PALETTE[(start + step) % len(PALETTE)] for step in range(len(PALETTE))]
+
+
 def pick_color(username: str, taken: Collection[str]) -> str:
     """The user's preferred colour, or the next palette colour no other member has."""
-    start = preferred_slot(username)
-    for step in range(len(PALETTE)):
-        color = PALETTE[(start + step) % len(PALETTE)]
-        if color not in taken:
-            return color
-    return PALETTE[start]
+    order = palette_order(username)
+    return next((color for color in order if color not in taken), order[0])

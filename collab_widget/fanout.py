@@ -167,6 +167,13 @@ class Fanout:
         except Exception:
             return False
 
+    def send_to_sids(self, frame: Frame, sids: Iterable[str]) -> int:
+        """Deliver ``frame`` to Socket.IO sessions (default namespace) by their sids; gone
+        ones are skipped. Returns how many it was handed to."""
+        eio_sid_from_sid = self.sio.manager.eio_sid_from_sid
+        eio_sids = [eio for sid in sids if (eio := eio_sid_from_sid(sid, "/")) is not None]
+        return self.send(frame, eio_sids)
+
     def send(self, frame: Frame, eio_sids: Iterable[str]) -> int:
         """Deliver ``frame`` to each session; returns how many it was handed to."""
         sockets = self.sio.eio.sockets

@@ -246,13 +246,7 @@ class LocalBackend(RoomBackend):
         return self.fanout.send(frame, self.fanout.room(room_key(room), skip_sid))
 
     def send_to(self, sids: Iterable[str], frame: Frame) -> int:
-        eio_sid_from_sid = self.sio.manager.eio_sid_from_sid
-        eio_sids = []
-        for sid in sids:
-            eio_sid = eio_sid_from_sid(sid, "/")
-            if eio_sid is not None:
-                eio_sids.append(eio_sid)
-        return self.fanout.send(frame, eio_sids)
+        return self.fanout.send_to_sids(frame, sids)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def close(self) -> None:

@@ -111,12 +111,13 @@ class RelayService(SocketService):
     # -- from the service --------------------------------------------------------------------
     def _deliver(self, targets: list[str], body: str) -> None:
         """A frame for some of this server's sessions, written as it came."""
-        self._send(Frame(body), (self.sid_of.get(local) for local in targets))
+        sids = [sid for local in targets if (sid := self.sid_of.get(local)) is not None]
+        self.fanout.send_to_sids(Frame(body), sids)
 
     def _upstream_state(self, state: str) -> None:
         """Tell every relayed session where its rooms stand (clients re-join on
         ``connected`` after ``reconnecting``)."""
-        self._send(event_frame("service", {"state": state}), self.sid_of.values())
+        self.fanout.send_to_sids(event_frame("service", {"state": state}), self.sid_of.values())
 
     def _opened(self, local: str, ack: Ack) -> None:
         """A new session's ``open`` was answered: tell it it is connected, or why not."""
@@ -128,13 +129,7 @@ class RelayService(SocketService):
         else:
             error = ack.get("error") or {}
             body = {"state": "refused", "message": str(error.get("message", "refused"))}
-        self._send(event_frame("service", body), [sid])
-
-    def _send(self, frame: Frame, sids: Any) -> None:
-        eio_sid_from_sid = self.sio.manager.eio_sid_from_sid
-        eio_sids = [eio for sid in sids if sid and (eio := eio_sid_from_sid(sid, "/"))]
-        if eio_sids:
-            self.fanout.send(frame, eio_sids)
+        self.fanout.send_to_sids(event_frame("service", body), [sid])
 
     def stats_summary(self) -> dict[str, Any]:
         return {**super().stats_summary(), "class_service": self.upstream.summary()}

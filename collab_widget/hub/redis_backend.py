@@ -37,7 +37,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..backend import Joined, now_ms
-from ..colors import PALETTE, preferred_slot
+from ..colors import palette_order
 from ..fanout import Frame, dumps, event_frame
 from ..history import Message
 from ..identity import UserInfo
@@ -252,10 +252,7 @@ class RedisBackend(RelayedBackend):
         member, with a colour no other member has. Returns (first, members, sessions)."""
         public = user.public(None)
         public.pop("color", None)
-        start = preferred_slot(user.username)
-        colors = [user.color or ""] + [
-            PALETTE[(start + i) % len(PALETTE)] for i in range(len(PALETTE))
-        ]
+        colors = [user.color or "", *palette_order(user.username)]
         first, users, counts = await self._join_script(
             keys=self._room_keys(name), args=[name, user.username, dumps(public), *colors]
         )
