@@ -48,6 +48,8 @@ def relay_handler(service: ClassService, tokens: HubTokens) -> type[web.RequestH
                 raise web.HTTPError(503) from error
             if user is None:
                 raise web.HTTPError(403)
+            #: The Hub's answer, read by the Socket.IO connect (no second question to the Hub).
+            self.hub_user = user
 
         async def open(self, *args: Any, **kwargs: Any) -> None:
             # Small frames (acknowledgements) go out at once, not after a delayed TCP ACK.

@@ -119,10 +119,11 @@ class ClassService(CollabService):
 
     # -- relay connections -------------------------------------------------------------------
     async def _on_relay_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        # The HTTP handler asked the Hub before any Engine.IO session (and refused unknown
+        # tokens); this is the second lock: only a request it vouched for connects.
         token = token_from_headers(environ.get("HTTP_AUTHORIZATION"))
-        user = await self.tokens.resolve(token) if token else None
+        user = getattr(environ.get("tornado.handler"), "hub_user", None)
         if token is None or user is None:
-            # The HTTP handler refuses these first; this is the second lock.
             raise socketio.exceptions.ConnectionRefusedError("not authenticated")
         name = user.info.username
         if self.relays_per_user[name] >= self.max_relays_per_user:
