@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, Type, Unicode, default
+from traitlets import Bool, Float, Int, List, Type, Unicode, default
 
 from .handlers import RoomsHandler, StatsHandler, socketio_handler
 from .history import BaseHistoryStore
@@ -109,6 +109,23 @@ class CollabApp(ExtensionApp):
         20.0,
         config=True,
         help="Seconds to wait for a pong before a client counts as disconnected.",
+    )
+
+    teachers = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="User names of the teachers (classroom mode): teachers in every room, and the "
+        "only ones who may ask everyone to follow, open polls and hand on the role. Empty "
+        "(and no teacher_groups): the first person to join a room is its teacher.",
+    )
+    teacher_groups = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="On a JupyterHub's class service: Hub groups whose members are teachers in every "
+        "room (configure_hub(c, teacher_groups=[...])). Ignored by a single server, which "
+        "knows no groups.",
     )
 
     class_service_url = Unicode(

@@ -16,14 +16,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import socketio
 
+from .classroom import Classroom
 from .fanout import Fanout, Frame, event_frame
 from .history import Message
 from .protocol import SendRequest
 from .rooms import Membership, Room, Session
+
+T = TypeVar("T")
 
 
 def now_ms() -> int:
@@ -118,6 +121,13 @@ class RoomBackend(ABC):
         """
 
     @abstractmethod
+    async def members(self, name: str) -> list[dict[str, Any]]:
+        """A room's members (``Member.public()``), every process's (empty: no such room).
+
+        :raises ProtocolError: ``unavailable``.
+        """
+
+    @abstractmethod
     def active(self) -> list[Room]:
         """The rooms with at least one member."""
 
@@ -167,6 +177,25 @@ class RoomBackend(ABC):
         :raises ProtocolError: ``unavailable``.
         """
 
+    # -- classroom state (protocol 1.1) ------------------------------------------------------
+    @abstractmethod
+    async def classroom(self, room: str) -> Classroom:
+        """A room's classroom state as stored (a copy: changing it changes nothing).
+
+        :raises ProtocolError: ``unavailable`` when it could not be read.
+        """
+
+    @abstractmethod
+    async def update_classroom(self, room: str, change: Callable[[Classroom], T]) -> T:
+        """Apply ``change`` to a copy of a room's classroom state and store the copy, one
+        change of a room at a time (and, shared by several processes, atomically).
+
+        :param change: mutates the state it is given and returns what the caller needs; may
+            raise :class:`~collab_widget.protocol.ProtocolError`, and then nothing is stored.
+        :returns: what ``change`` returned.
+        :raises ProtocolError: ``change``'s, or ``unavailable`` when it could not be stored.
+        """
+
     # -- delivery ----------------------------------------------------------------------------
     def deliver_message(self, room: str, message: Message) -> int:
         """Send a just stored message to every session in its room (a backend shared by
@@ -193,6 +222,21 @@ class RoomBackend(ABC):
         :param frame: the event, encoded once.
         :param skip_sid: a Socket.IO sid that does not get it (the sender), or None.
         :returns: how many sessions it was handed to.
+        """
+
+    @abstractmethod
+    def broadcast_roles(
+        self,
+        room: str,
+        teachers: frozenset[str],
+        to_teachers: Frame | None,
+        to_students: Frame | None,
+    ) -> int:
+        """Send one frame to a room's teachers and another to everyone else (a poll as each
+        sees it); None sends nothing to that side.
+
+        :param teachers: the usernames of the room's teachers.
+        :returns: how many sessions got a frame.
         """
 
     @abstractmethod

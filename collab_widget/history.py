@@ -19,6 +19,10 @@ from typing import Any
 
 Message = dict[str, Any]
 
+#: The fields every Message has; any other (protocol 1.1: ``kind``, ``language``,
+#: ``options``) is stored with it as given.
+MESSAGE_FIELDS = frozenset({"room", "seq", "client_id", "user", "text", "ts"})
+
 
 class StoreBusy(Exception):
     """A write could not start in time because another writer (e.g. another server process
@@ -55,6 +59,7 @@ class BaseHistoryStore(ABC):
         self.retention = retention
         self.fsync = fsync
         self.busy_timeout = busy_timeout
+        self._classrooms: dict[str, dict[str, Any]] = {}  # see load_classroom
 
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
@@ -128,9 +133,30 @@ class BaseHistoryStore(ABC):
         :param message: the protocol Message without its ``seq`` (a ``seq`` given is
             ignored): ``message["room"]`` says where it goes, ``message["user"]["username"]``
             with ``message["client_id"]`` identify it (for deduplication and
-            :meth:`load_room`), ``text``, ``user`` and ``ts`` are stored as given.
+            :meth:`load_room`), ``text``, ``user``, ``ts`` and any other field (protocol 1.1's
+            ``kind``, ``language``, ``options``) are stored as given.
         :returns: the stored message with its ``seq``, and whether it had been stored before
             (a duplicate: then it is the earlier message, which may differ in ``text``/``ts``).
         :raises StoreBusy: another writer held the store longer than :attr:`busy_timeout`;
             nothing was stored.
         """
+
+    # -- classroom state (protocol 1.1) ------------------------------------------------------
+    # Not abstract, so that a store written before classroom mode keeps working: its rooms'
+    # classroom state then lives in memory until the server stops. Override both to keep it.
+
+    async def load_classroom(self, room: str) -> dict[str, Any] | None:
+        """A room's classroom state (:meth:`Classroom.to_json
+        <collab_widget.classroom.Classroom.to_json>`), or None when none was saved.
+
+        :param room: the room name.
+        """
+        return self._classrooms.get(room)
+
+    async def save_classroom(self, room: str, doc: dict[str, Any]) -> None:
+        """Replace a room's classroom state durably (a small JSON-able dict).
+
+        :param room: the room name.
+        :param doc: the state to keep.
+        """
+        self._classrooms[room] = doc

@@ -52,6 +52,25 @@ MAX_AVATAR_URL = 2048
 COLOR_RE = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
 
 
+#: Classroom mode (protocol 1.1): the longest poll question, in characters.
+MAX_POLL_QUESTION = 500
+#: The fewest and the most options of a poll.
+MIN_POLL_OPTIONS = 2
+MAX_POLL_OPTIONS = 8
+#: The longest poll option, in characters.
+MAX_POLL_OPTION = 100
+#: How many polls of a room may be open at once.
+MAX_OPEN_POLLS = 5
+#: How many closed polls a room keeps (the newest), beside its open ones.
+KEPT_CLOSED_POLLS = 10
+#: A snippet's ``language``: 1-32 of these characters (use ``fullmatch``).
+LANGUAGE_RE = re.compile(r"[a-z0-9+#._-]{1,32}")
+#: The language of a snippet that names none.
+DEFAULT_LANGUAGE = "python"
+#: The roles of a room's members.
+ROLES = ("teacher", "student")
+
+
 def valid_room_name(name: str) -> bool:
     """Whether ``name`` is a valid room name (see :data:`ROOM_NAME_RULE`)."""
     return ROOM_NAME_RE.fullmatch(name) is not None

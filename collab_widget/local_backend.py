@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from .backend import Joined, RoomBackend, now_ms
+from .backend import Joined, RoomBackend, T, now_ms
+from .classroom import Classroom
 from .fanout import Frame
 from .history import BaseHistoryStore, Message, StoreBusy
 from .protocol import ProtocolError, SendRequest
@@ -53,6 +56,10 @@ class LocalBackend(RoomBackend):
         self.registry = RoomRegistry(max_rooms_per_session, history_limit, empty_room_grace)
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
         self._inflight: dict[tuple[str, str, str], asyncio.Future[Message | None]] = {}
+        # Classroom states read from the store (the most recently used rooms'), and one lock
+        # per room so that its changes apply one after the other.
+        self._classrooms: OrderedDict[str, Classroom] = OrderedDict()
+        self._class_locks: dict[str, asyncio.Lock] = {}
 
     # -- membership --------------------------------------------------------------------------
     async def join(self, session: Session, name: str, since: int | None, page: int) -> Joined:
@@ -134,6 +141,10 @@ class LocalBackend(RoomBackend):
     def joined(self, session: Session, name: str) -> Room:
         return self.registry.joined(session, name)
 
+    async def members(self, name: str) -> list[dict[str, Any]]:
+        room = self.registry.get(name)
+        return room.member_list() if room is not None else []
+
     def active(self) -> list[Room]:
         return self.registry.active()
 
@@ -160,6 +171,7 @@ class LocalBackend(RoomBackend):
                 "user": member.user.public(member.color),
                 "text": request.text,
                 "ts": self.clock(),
+                **request.extra,
             }
             # The store numbers it inside its write transaction (other processes may share
             # the store) and recognises a resend it holds that this room has not seen.
@@ -233,6 +245,43 @@ class LocalBackend(RoomBackend):
         self.log.exception("collab: reading history of %r failed", room)
         return ProtocolError("unavailable", "the history store is unavailable")
 
+    # -- classroom state ---------------------------------------------------------------------
+    #: How many rooms' classroom states are kept in memory.
+    classroom_cache = 1000
+
+    async def classroom(self, room: str) -> Classroom:
+        return Classroom.from_json((await self._classroom(room)).to_json())
+
+    async def _classroom(self, room: str) -> Classroom:
+        cached = self._classrooms.get(room)
+        if cached is None:
+            try:
+                doc = await self.store.load_classroom(room)
+            except Exception as error:
+                self.log.exception("collab: reading the classroom state of %r failed", room)
+                raise ProtocolError("unavailable", "the history store is unavailable") from error
+            cached = self._classrooms.setdefault(room, Classroom.from_json(doc))
+        self._classrooms.move_to_end(room)
+        while len(self._classrooms) > self.classroom_cache:
+            self._classrooms.popitem(last=False)
+        return cached
+
+    async def update_classroom(self, room: str, change: Callable[[Classroom], T]) -> T:
+        lock = self._class_locks.setdefault(room, asyncio.Lock())
+        async with lock:
+            before = (await self._classroom(room)).to_json()
+            state = Classroom.from_json(before)
+            result = change(state)
+            after = state.to_json()
+            if after != before:
+                try:
+                    await self.store.save_classroom(room, after)
+                except Exception as error:
+                    self.log.exception("collab: storing the classroom state of %r failed", room)
+                    raise ProtocolError("unavailable", "the change could not be stored") from error
+                self._classrooms[room] = state
+        return result
+
     # -- delivery ----------------------------------------------------------------------------
     async def enter(self, session: Session, key: str) -> None:
         """Have ``session`` receive the frames of the room ``key`` (:func:`room_key`)."""
@@ -247,6 +296,25 @@ class LocalBackend(RoomBackend):
 
     def send_to(self, sids: Iterable[str], frame: Frame) -> int:
         return self.fanout.send_to_sids(frame, sids)
+
+    def broadcast_roles(
+        self,
+        room: str,
+        teachers: frozenset[str],
+        to_teachers: Frame | None,
+        to_students: Frame | None,
+    ) -> int:
+        loaded = self.registry.get(room)
+        if loaded is None:
+            return 0
+        sids: dict[bool, list[str]] = {True: [], False: []}
+        for username, member in loaded.members.items():
+            sids[username in teachers].extend(member.sessions)
+        sent = 0
+        for frame, targets in ((to_teachers, sids[True]), (to_students, sids[False])):
+            if frame is not None and targets:
+                sent += self.send_to(targets, frame)
+        return sent
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def close(self) -> None:

@@ -8,20 +8,28 @@ either returns a small typed request object or raises :class:`ProtocolError`, wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .limits import (
+    DEFAULT_LANGUAGE,
     HISTORY_PAGE_SIZE,
+    LANGUAGE_RE,
     MAX_CELL_ID,
     MAX_CLIENT_ID,
     MAX_HISTORY_LIMIT,
     MAX_PATH,
+    MAX_POLL_OPTION,
+    MAX_POLL_OPTIONS,
+    MAX_POLL_QUESTION,
     MAX_SAFE_INTEGER,
     MAX_SELECTIONS,
     MAX_TEXT_LENGTH,
+    MAX_USERNAME,
+    MIN_POLL_OPTIONS,
     PRESENCE_ACTIVITY,
     PRESENCE_MODES,
+    ROLES,
     ROOM_NAME_RULE,
     valid_room_name,
 )
@@ -57,9 +65,17 @@ class JoinRequest:
 
 @dataclass(frozen=True)
 class SendRequest:
+    """A message to store: a chat message, or (protocol 1.1) a snippet or a poll, whose
+    ``extra`` fields (``kind``, ``language`` / ``options``) are stored with it."""
+
     room: str
     text: str
     client_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str | None:
+        return self.extra.get("kind")
 
 
 @dataclass(frozen=True)
@@ -140,20 +156,170 @@ def parse_join(payload: object) -> JoinRequest:
     return JoinRequest(room=room_name(data), since=_optional_int(data, "since"))
 
 
+def _text(data: dict[str, Any], name: str, maximum: int) -> str:
+    text = _string(_required(data, name), name)
+    if not text.strip() or len(text) > maximum or not _is_text(text):
+        raise ProtocolError(
+            "invalid_text",
+            f"{name} must be 1-{maximum} characters of Unicode text, not blank",
+        )
+    return text
+
+
+def _client_id(data: dict[str, Any]) -> str:
+    client_id = _string(_required(data, "client_id"), "client_id")
+    if not 1 <= len(client_id) <= MAX_CLIENT_ID or not _is_text(client_id):
+        raise ProtocolError("invalid_client_id", f"client_id must be 1-{MAX_CLIENT_ID} characters")
+    return client_id
+
+
 def parse_send(payload: object, limits: Limits) -> SendRequest:
     """Validate a ``send`` payload: ``{room, text, client_id}``."""
     data = _object(payload)
     room = room_name(data)
-    text = _string(_required(data, "text"), "text")
-    if not text.strip() or len(text) > limits.max_text_length or not _is_text(text):
+    text = _text(data, "text", limits.max_text_length)
+    return SendRequest(room=room, text=text, client_id=_client_id(data))
+
+
+def _bool(data: dict[str, Any], name: str) -> bool:
+    value = _required(data, name)
+    if not isinstance(value, bool):
+        raise ProtocolError("invalid_type", f"'{name}' must be true or false")
+    return value
+
+
+def _username(value: object, name: str) -> str:
+    text = _string(value, name)
+    if not 1 <= len(text) <= MAX_USERNAME or not _is_text(text):
+        raise ProtocolError("invalid_value", f"'{name}' must be a username")
+    return text
+
+
+# -- classroom mode (protocol 1.1) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandRequest:
+    room: str
+    raised: bool
+    #: Whose hand (None: the caller's own).
+    user: str | None
+
+
+@dataclass(frozen=True)
+class RoleRequest:
+    room: str
+    user: str
+    role: str
+
+
+@dataclass(frozen=True)
+class PollAnswerRequest:
+    room: str
+    poll_id: int
+    #: The option's index (for ``poll_close``: unused, 0).
+    option: int
+
+
+def parse_hand(payload: object) -> HandRequest:
+    """Validate a ``hand`` payload: ``{room, raised, user?}``."""
+    data = _object(payload)
+    user = data.get("user")
+    return HandRequest(
+        room=room_name(data),
+        raised=_bool(data, "raised"),
+        user=None if user is None else _username(user, "user"),
+    )
+
+
+def parse_role(payload: object) -> RoleRequest:
+    """Validate a ``role`` payload: ``{room, user, role}``."""
+    data = _object(payload)
+    room = room_name(data)
+    user = _username(_required(data, "user"), "user")
+    role = _required(data, "role")
+    if role not in ROLES:
+        raise ProtocolError("invalid_value", f"'role' must be one of {list(ROLES)}")
+    return RoleRequest(room=room, user=user, role=role)
+
+
+def parse_toggle(payload: object, name: str) -> tuple[str, bool]:
+    """Validate ``{room, <name>: bool}`` (``follow`` with ``on``; ``classroom`` with
+    ``student_snippets``)."""
+    data = _object(payload)
+    return room_name(data), _bool(data, name)
+
+
+def parse_snippet(payload: object, limits: Limits) -> SendRequest:
+    """Validate a ``snippet`` payload: ``{room, code, language?, client_id}``."""
+    data = _object(payload)
+    room = room_name(data)
+    code = _text(data, "code", limits.max_text_length)
+    language = data.get("language")
+    if language is None:
+        language = DEFAULT_LANGUAGE
+    elif not isinstance(language, str) or LANGUAGE_RE.fullmatch(language) is None:
         raise ProtocolError(
-            "invalid_text",
-            f"text must be 1-{limits.max_text_length} characters of Unicode text, not blank",
+            "invalid_value", "'language' must be 1-32 of a-z 0-9 + # . _ - (e.g. python)"
         )
-    client_id = _string(_required(data, "client_id"), "client_id")
-    if not 1 <= len(client_id) <= MAX_CLIENT_ID or not _is_text(client_id):
-        raise ProtocolError("invalid_client_id", f"client_id must be 1-{MAX_CLIENT_ID} characters")
-    return SendRequest(room=room, text=text, client_id=client_id)
+    return SendRequest(
+        room=room,
+        text=code,
+        client_id=_client_id(data),
+        extra={"kind": "snippet", "language": language},
+    )
+
+
+def parse_poll(payload: object) -> SendRequest:
+    """Validate a ``poll`` payload: ``{room, question, options, client_id}``."""
+    data = _object(payload)
+    room = room_name(data)
+    question = _text(data, "question", MAX_POLL_QUESTION)
+    options = _required(data, "options")
+    rule = (
+        f"'options' must be {MIN_POLL_OPTIONS}-{MAX_POLL_OPTIONS} different strings "
+        f"of 1-{MAX_POLL_OPTION} characters"
+    )
+    if not isinstance(options, list) or not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS:
+        raise ProtocolError("invalid_value", rule)
+    cleaned = []
+    for option in options:
+        if (
+            not isinstance(option, str)
+            or not option.strip()
+            or len(option) > MAX_POLL_OPTION
+            or not _is_text(option)
+        ):
+            raise ProtocolError("invalid_value", rule)
+        cleaned.append(option.strip())
+    if len(set(cleaned)) != len(cleaned):
+        raise ProtocolError("invalid_value", rule)
+    return SendRequest(
+        room=room,
+        text=question,
+        client_id=_client_id(data),
+        extra={"kind": "poll", "options": cleaned},
+    )
+
+
+def parse_poll_answer(payload: object) -> PollAnswerRequest:
+    """Validate a ``poll_answer`` payload: ``{room, poll_id, option}``."""
+    data = _object(payload)
+    return PollAnswerRequest(
+        room=room_name(data),
+        poll_id=_int(_required(data, "poll_id"), "poll_id", minimum=1),
+        option=_int(_required(data, "option"), "option", maximum=MAX_POLL_OPTIONS - 1),
+    )
+
+
+def parse_poll_close(payload: object) -> PollAnswerRequest:
+    """Validate a ``poll_close`` payload: ``{room, poll_id}``."""
+    data = _object(payload)
+    return PollAnswerRequest(
+        room=room_name(data),
+        poll_id=_int(_required(data, "poll_id"), "poll_id", minimum=1),
+        option=0,
+    )
 
 
 def parse_history(payload: object, limits: Limits) -> HistoryRequest:
@@ -232,6 +398,7 @@ _PRESENCE_FIELDS = {
     "selections": _selections,
     "mode": lambda v: _presence_choice(v, "mode", PRESENCE_MODES),
     "activity": lambda v: _presence_choice(v, "activity", PRESENCE_ACTIVITY),
+    "following": lambda v: _presence_str(v, "following", MAX_USERNAME),
 }
 
 

@@ -27,7 +27,23 @@ from .settings import ServiceSettings
 from .upstream import Upstream
 
 #: The protocol v1 events a relay forwards.
-FORWARDED = ("join", "leave", "send", "history", "presence", "rooms")
+FORWARDED = (
+    "join",
+    "leave",
+    "send",
+    "history",
+    "presence",
+    "rooms",
+    # classroom mode (protocol 1.1)
+    "hand",
+    "role",
+    "follow",
+    "snippet",
+    "poll",
+    "poll_answer",
+    "poll_close",
+    "classroom",
+)
 
 GUEST_MESSAGE = (
     "class rooms are for the owner of this server: the class service knows each server by its "

@@ -13,19 +13,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import protocol
 from .backend import RoomBackend, now_ms
+from .classroom import Classroom, Poll, TeacherPolicy
 from .fanout import Frame, event_frame
+from .history import Message
 from .identity import IdentityResolver
 from .presence import Delivery, PresenceHub
 from .presence_frames import presence_bodies
-from .protocol import ProtocolError
-from .rooms import Membership, Session
+from .protocol import ProtocolError, SendRequest
+from .rooms import Membership, Room, Session
 from .sessions import Ack, EventHandler, SocketService
 from .settings import ServiceSettings
+
+#: The protocol version the join acknowledgement names (1.1: classroom mode).
+PROTOCOL_VERSION = "1.1"
+
+
+def _arrived(
+    classroom: Classroom, username: str, teacher: bool, policy: TeacherPolicy
+) -> Classroom:
+    """Record a joining user's role (see :meth:`Classroom.arrive`); the state as it is then."""
+    classroom.arrive(username, teacher, policy)
+    return classroom
 
 
 class CollabService(SocketService):
@@ -49,6 +62,9 @@ class CollabService(SocketService):
         super().__init__(settings, identify, log, on_activity, transports)
         self.backend = backend
         self.presence = PresenceHub()
+        self.policy = TeacherPolicy(
+            frozenset(settings.teachers), frozenset(settings.teacher_groups)
+        )
         self._ticker: asyncio.Task[None] | None = None
         backend.set_server(self.sio, self.fanout)
         backend.on_presence = self._set_presence
@@ -78,7 +94,26 @@ class CollabService(SocketService):
             "history": self._history,
             "presence": self._presence,
             "rooms": self._rooms,
+            **self.classroom_events(),
         }
+
+    def classroom_events(self) -> dict[str, EventHandler]:
+        """Protocol 1.1's classroom mode."""
+        return {
+            "hand": self._hand,
+            "role": self._role,
+            "follow": self._follow,
+            "snippet": self._snippet,
+            "poll": self._poll,
+            "poll_answer": self._poll_answer,
+            "poll_close": self._poll_close,
+            "classroom": self._classroom_settings,
+        }
+
+    def groups_of(self, session: Session) -> frozenset[str]:
+        """The groups of a session's user (a JupyterHub's; none on one server)."""
+        del session
+        return frozenset()
 
     async def session_closed(self, session: Session) -> None:
         for membership in await self.backend.leave_all(session):
@@ -90,6 +125,16 @@ class CollabService(SocketService):
         page = self.settings.limits.history_page_size
         joined = await self.backend.join(session, request.room, request.since, page)
         room, membership = joined.room, joined.membership
+        username = session.user.username
+        teacher = self.policy.is_teacher(username, self.groups_of(session))
+        try:
+            classroom = await self.backend.update_classroom(
+                room.name, lambda c: _arrived(c, username, teacher, self.policy)
+            )
+        except ProtocolError:
+            if membership is not None:  # a refused join changes nothing
+                await self._left(session, await self.backend.leave(session, room.name))
+            raise
         presence = self.presence.room(room.name)
         if membership is not None:
             presence.add_recipient(session.public_id)
@@ -97,20 +142,20 @@ class CollabService(SocketService):
         ack: Ack = {
             "ok": True,
             "room": room.name,
+            "protocol": PROTOCOL_VERSION,
             "you": you,
-            "members": joined.members,
+            "members": classroom.with_roles(joined.members),
             "history": joined.history,
             "has_more": joined.has_more,
             "last_seq": joined.last_seq,
             "presence": presence.snapshot(exclude=session.public_id),
+            "classroom": classroom.view(username, self.policy),
         }
         if membership is not None and membership.changed:
+            member = {**membership.member.public(), "role": classroom.role_of(username)}
             self.backend.broadcast(
                 room.name,
-                event_frame(
-                    "joined",
-                    {"room": room.name, "user": membership.member.public(), "ts": now_ms()},
-                ),
+                event_frame("joined", {"room": room.name, "user": member, "ts": now_ms()}),
                 skip_sid=session.sid,
             )
         return ack
@@ -152,6 +197,10 @@ class CollabService(SocketService):
     # -- chat --------------------------------------------------------------------------------
     async def _send(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_send(data, self.settings.limits)
+        return await self._post(session, self._room_to_post(session, request), request)
+
+    def _room_to_post(self, session: Session, request: SendRequest) -> Room:
+        """The room of a message (joined), within the sender's message rate."""
         room = self.backend.joined(session, request.room)
         wait = session.send_bucket.take(time.monotonic())
         if wait:
@@ -160,9 +209,25 @@ class CollabService(SocketService):
                 f"at most {self.settings.message_rate:g} messages per second",
                 retry_after=round(wait, 3),
             )
+        return room
+
+    async def _post(
+        self,
+        session: Session,
+        room: Room,
+        request: SendRequest,
+        before_delivery: Callable[[Message], Awaitable[None]] | None = None,
+    ) -> Ack:
+        """Store a message (chat, snippet or poll) and deliver it; the ``send`` ack.
+
+        :param before_delivery: awaited with the stored message before the room gets it (a
+            poll is kept in the classroom state first, so an answer never finds it unknown).
+        """
         message, duplicate = await self.backend.post(session, room, request)
         if duplicate:
             return {"ok": True, "message": message, "duplicate": True}
+        if before_delivery is not None:
+            await before_delivery(message)
         self.stats.messages_in += 1
         self.stats.messages_out += self.backend.deliver_message(room.name, message)
         return {"ok": True, "message": message}
@@ -179,6 +244,121 @@ class CollabService(SocketService):
                 request.room, request.before, request.limit
             )
         return {"ok": True, "messages": messages, "has_more": has_more}
+
+    # -- classroom mode (protocol 1.1) ---------------------------------------------------------
+    async def _hand(self, session: Session, data: Any) -> Ack:
+        request = protocol.parse_hand(data)
+        self.backend.joined(session, request.room)
+        me = session.user.username
+        target = request.user or me
+        ts = now_ms()
+        if request.raised and target != me:
+            raise ProtocolError("forbidden", "a hand is raised by its owner only")
+
+        def change(c: Classroom) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+            if request.raised:
+                hand = None if target in c.hands else c.raise_hand(session.user, ts)
+            else:
+                hand = c.lower_hand(me, target)
+            return hand, c.hand_list()
+
+        hand, hands = await self.backend.update_classroom(request.room, change)
+        if hand is not None:  # something changed
+            event = {"room": request.room, "hand": hand, "raised": request.raised, "by": me}
+            self.backend.broadcast(request.room, event_frame("hand", {**event, "ts": ts}))
+        return {"ok": True, "hands": hands}
+
+    async def _role(self, session: Session, data: Any) -> Ack:
+        request = protocol.parse_role(data)
+        self.backend.joined(session, request.room)
+        members = {m["username"]: m for m in await self.backend.members(request.room)}
+        if request.user not in members:
+            raise ProtocolError("unknown_user", f"{request.user!r} is not in this room")
+        me = session.user.username
+
+        def change(c: Classroom) -> str:
+            c.set_role(me, request.user, request.role, self.policy)
+            return c.role_of(request.user)
+
+        role = await self.backend.update_classroom(request.room, change)
+        member = {**members[request.user], "role": role}
+        event = {"room": request.room, "user": member, "by": me, "ts": now_ms()}
+        self.backend.broadcast(request.room, event_frame("role", event))
+        return {"ok": True, "user": member}
+
+    async def _follow(self, session: Session, data: Any) -> Ack:
+        name, on = protocol.parse_toggle(data, "on")
+        self.backend.joined(session, name)
+        me, ts = session.user.username, now_ms()
+        follow = await self.backend.update_classroom(name, lambda c: c.ask_to_follow(me, on, ts))
+        event = {"room": name, "follow": follow, "by": me, "ts": ts}
+        self.backend.broadcast(name, event_frame("follow", event))
+        return {"ok": True, "follow": follow}
+
+    async def _classroom_settings(self, session: Session, data: Any) -> Ack:
+        name, on = protocol.parse_toggle(data, "student_snippets")
+        self.backend.joined(session, name)
+        me = session.user.username
+        await self.backend.update_classroom(name, lambda c: c.set_student_snippets(me, on))
+        event = {"room": name, "student_snippets": on, "by": me, "ts": now_ms()}
+        self.backend.broadcast(name, event_frame("classroom", event))
+        return {"ok": True}
+
+    async def _snippet(self, session: Session, data: Any) -> Ack:
+        request = protocol.parse_snippet(data, self.settings.limits)
+        self.backend.joined(session, request.room)
+        (await self.backend.classroom(request.room)).check_snippet(session.user.username)
+        return await self._post(session, self._room_to_post(session, request), request)
+
+    async def _poll(self, session: Session, data: Any) -> Ack:
+        request = protocol.parse_poll(data)
+        self.backend.joined(session, request.room)
+        me = session.user.username
+        (await self.backend.classroom(request.room)).check_poll(me)
+        room = self._room_to_post(session, request)
+
+        async def keep(message: dict[str, Any]) -> None:
+            poll = Poll(message["seq"], message["text"], message["options"], me, message["ts"])
+            await self.backend.update_classroom(room.name, lambda c: c.add_poll(poll))
+
+        ack = await self._post(session, room, request, keep)
+        classroom = await self.backend.classroom(room.name)
+        poll = classroom.polls.get(ack["message"]["seq"])
+        if poll is None:  # a resent poll that was closed and pruned since
+            raise ProtocolError("unknown_poll", "this poll is closed and gone")
+        return {**ack, "poll": poll.view(me, classroom.is_teacher(me))}
+
+    async def _poll_answer(self, session: Session, data: Any) -> Ack:
+        request = protocol.parse_poll_answer(data)
+        self.backend.joined(session, request.room)
+        me = session.user.username
+
+        def change(c: Classroom) -> tuple[Poll, frozenset[str]]:
+            return c.answer(me, request.poll_id, request.option), c.teachers()
+
+        poll, teachers = await self.backend.update_classroom(request.room, change)
+        teacher_view = event_frame("poll", {"room": request.room, "poll": poll.view(None, True)})
+        self.backend.broadcast_roles(request.room, teachers, teacher_view, None)
+        return {"ok": True, "poll": poll.view(me, me in teachers)}
+
+    async def _poll_close(self, session: Session, data: Any) -> Ack:
+        request = protocol.parse_poll_close(data)
+        self.backend.joined(session, request.room)
+        me = session.user.username
+
+        def change(c: Classroom) -> tuple[Poll, frozenset[str], bool]:
+            was_closed = c.poll(request.poll_id).closed
+            return c.close_poll(me, request.poll_id), c.teachers(), was_closed
+
+        poll, teachers, was_closed = await self.backend.update_classroom(request.room, change)
+        if not was_closed:
+            self.backend.broadcast_roles(
+                request.room,
+                teachers,
+                event_frame("poll", {"room": request.room, "poll": poll.view(None, True)}),
+                event_frame("poll", {"room": request.room, "poll": poll.view(None, False)}),
+            )
+        return {"ok": True, "poll": poll.view(me, True)}
 
     # -- presence ----------------------------------------------------------------------------
     async def _presence(self, session: Session, data: Any) -> Ack:

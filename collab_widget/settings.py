@@ -31,6 +31,8 @@ class ServiceSettings:
     presence_ttl: float
     ping_interval: float
     ping_timeout: float
+    teachers: list[str]
+    teacher_groups: list[str]
 
     @classmethod
     def from_config(cls, config: object) -> ServiceSettings:

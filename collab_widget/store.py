@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .history import BaseHistoryStore, Message, StoreBusy
+from .history import MESSAGE_FIELDS, BaseHistoryStore, Message, StoreBusy
 
 T = TypeVar("T")
 
@@ -49,9 +49,16 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (room, seq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages (room, username, client_id);
+CREATE TABLE IF NOT EXISTS classrooms (
+    room TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
-_COLUMNS = "room, seq, client_id, user, text, ts"
+#: Added by protocol 1.1 (a snippet's or a poll's fields); a store made before gets it at open.
+EXTRA_COLUMN = "ALTER TABLE messages ADD COLUMN extra TEXT"
+
+_COLUMNS = "room, seq, client_id, user, text, ts, extra"
 CHECKPOINT_EVERY = 500
 # Seconds the start-up (WAL switch, schema) may wait for another process: not on any
 # client's path, and a second server starting next to a busy one should not fail.
@@ -59,8 +66,8 @@ OPEN_TIMEOUT = 10.0
 
 
 def _message(row: tuple[Any, ...]) -> Message:
-    room, seq, client_id, user, text, ts = row
-    return {
+    room, seq, client_id, user, text, ts, extra = row
+    message: Message = {
         "room": room,
         "seq": seq,
         "client_id": client_id,
@@ -68,6 +75,9 @@ def _message(row: tuple[Any, ...]) -> Message:
         "text": text,
         "ts": ts,
     }
+    if extra:
+        message.update(json.loads(extra))
+    return message
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -135,6 +145,9 @@ class SQLiteHistoryStore(BaseHistoryStore):
         db.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
         db.execute("PRAGMA wal_autocheckpoint=0")  # see _maybe_checkpoint
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+        if "extra" not in columns:
+            db.execute(EXTRA_COLUMN)
         self._db = db
         reader = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout
@@ -301,9 +314,19 @@ class SQLiteHistoryStore(BaseHistoryStore):
                 return _message(row), True
             last = db.execute("SELECT last_seq FROM rooms WHERE room = ?", (room,)).fetchone()
             seq = (last[0] if last else 0) + 1
+            extra = {k: v for k, v in m.items() if k not in MESSAGE_FIELDS}
             db.execute(
-                f"INSERT INTO messages ({_COLUMNS}, username) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (room, seq, client_id, json.dumps(user), m["text"], m["ts"], username),
+                f"INSERT INTO messages ({_COLUMNS}, username) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    room,
+                    seq,
+                    client_id,
+                    json.dumps(user),
+                    m["text"],
+                    m["ts"],
+                    json.dumps(extra) if extra else None,
+                    username,
+                ),
             )
             db.execute(
                 "INSERT INTO rooms (room, last_seq) VALUES (?, ?) "
@@ -325,5 +348,21 @@ class SQLiteHistoryStore(BaseHistoryStore):
             "user": user,
             "text": m["text"],
             "ts": m["ts"],
+            **extra,
         }
         return stored, False
+
+    # -- classroom state ---------------------------------------------------------------------
+    async def load_classroom(self, room: str) -> dict[str, Any] | None:
+        rows = await self._read(self._select, "SELECT doc FROM classrooms WHERE room = ?", (room,))
+        return json.loads(rows[0][0]) if rows else None
+
+    async def save_classroom(self, room: str, doc: dict[str, Any]) -> None:
+        await self._write(self._save_classroom, room, json.dumps(doc))
+
+    def _save_classroom(self, room: str, doc: str) -> None:
+        self.db.execute(
+            "INSERT INTO classrooms (room, doc) VALUES (?, ?) "
+            "ON CONFLICT (room) DO UPDATE SET doc = excluded.doc",
+            (room, doc),
+        )

@@ -14,17 +14,18 @@ import pytest
 from .hub import LocalHub
 
 USERS = ["alice", "bob", "carol"]
-GROUPS = {"physics": ["alice", "bob"]}
+GROUPS = {"physics": ["alice", "bob"], "staff": ["carol"]}
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
-    """A Hub with the ``collab`` service (``configure_hub(c, token_check_interval=2)``), users
-    alice, bob and carol with their servers running, and the group physics = alice, bob."""
+    """A Hub with the ``collab`` service (``configure_hub(c, token_check_interval=2,
+    teacher_groups=["staff"])``), users alice, bob and carol with their servers running, and
+    the groups physics = alice, bob and staff = carol (the teachers)."""
     with LocalHub(
         tmp_path_factory.mktemp("hub"),
         configure=True,
-        hub_options={"token_check_interval": 2},
+        hub_options={"token_check_interval": 2, "teacher_groups": ["staff"]},
         users=USERS,
         groups=GROUPS,
     ) as local_hub:

@@ -240,3 +240,39 @@ async def test_slow_redis_loses_nothing_and_adds_its_delay(hub: LocalHub, proxy:
             f"{slow * 1000:.1f} ms (+{added * 1000:.0f} ms)"
         )
         assert 0.04 <= added <= 0.3
+
+
+async def test_classroom_state_is_one_across_the_processes(hub: LocalHub):
+    room = "classroom-spans"
+    async with hub.client("alice") as alice, hub.client("bob") as bob:
+        async with hub.client("carol") as carol:
+            await connected(alice, bob, carol)
+            # No teachers configured here: the first person (alice, process 1) teaches.
+            assert {m["role"] for m in (await alice.join(room))["members"]} == {"teacher"}
+            ack = await bob.join(room)  # process 0
+            assert {m["username"]: m["role"] for m in ack["members"]} == {
+                "alice": "teacher",
+                "bob": "student",
+            }
+            await carol.join(room)
+            tallies, hands, results = inbox(alice, "poll"), inbox(alice, "hand"), inbox(bob, "poll")
+            created = await alice.request(
+                "poll",
+                {"room": room, "question": "Ok?", "options": ["a", "b"], "client_id": "x1"},
+            )
+            poll_id = created["poll"]["id"]
+            # Answers from both processes at once: each is kept (one state, changed atomically).
+            await asyncio.gather(
+                bob.request("poll_answer", {"room": room, "poll_id": poll_id, "option": 0}),
+                carol.request("poll_answer", {"room": room, "poll_id": poll_id, "option": 1}),
+            )
+            await until(
+                lambda: any(t["poll"]["answered"] == 2 for t in tallies.items),
+                what="the teacher's tally with both answers",
+            )
+            await bob.request("hand", {"room": room, "raised": True})
+            (hand,) = await hands.wait(1)
+            assert hand["hand"]["user"] == "bob"
+            await alice.request("poll_close", {"room": room, "poll_id": poll_id})
+            (result,) = await results.wait(1)
+            assert result["poll"]["counts"] == [1, 1] and result["poll"]["answers"] is None

@@ -166,6 +166,36 @@ async def test_group_rooms_are_for_their_group(hub: LocalHub):  # noqa: F811
         assert room in [r["room"] for r in await alice.rooms()]
 
 
+async def test_teachers_come_from_hub_groups_and_classroom_events_cross_the_relays(
+    hub: LocalHub,  # noqa: F811
+):
+    room = "class-teachers"
+    async with hub.client("carol") as carol, hub.client("alice") as alice:
+        await until(lambda: alice.service_state == carol.service_state == "connected")
+        await carol.join(room)
+        ack = await alice.join(room)
+        assert ack["protocol"] == "1.1" and ack["classroom"]["teachers_configured"] is True
+        assert {m["username"]: m["role"] for m in ack["members"]} == {
+            "carol": "teacher",
+            "alice": "student",
+        }
+        question = {"room": room, "question": "Done?", "options": ["yes", "no"]}
+        refused = await alice.call("poll", {**question, "client_id": "a1"})
+        assert refused["error"]["code"] == "forbidden"
+        tallies, hands = inbox(carol, "poll"), inbox(carol, "hand")
+        created = await carol.request("poll", {**question, "client_id": "c1"})
+        poll_id = created["poll"]["id"]
+        answered = await alice.request(
+            "poll_answer", {"room": room, "poll_id": poll_id, "option": 0}
+        )
+        assert answered["poll"]["counts"] is None  # a student's view
+        (tally,) = await tallies.wait(1)
+        assert tally["poll"]["answers"] == {"alice": 0}
+        await alice.request("hand", {"room": room, "raised": True})
+        (hand,) = await hands.wait(1)
+        assert hand["hand"]["user"] == "alice"
+
+
 async def test_a_revoked_token_is_disconnected(hub: LocalHub, direct: Any):  # noqa: F811
     token = hub.user_token("carol", scopes=[COLLAB_SCOPE])
     student = direct(token)

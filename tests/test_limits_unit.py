@@ -28,6 +28,12 @@ TWINS: dict[str, object] = {
     "MAX_PRESENCE_CELL_ID": limits.MAX_CELL_ID,
     "MAX_PRESENCE_SELECTIONS": limits.MAX_SELECTIONS,
     "MAX_AVATAR_URL": limits.MAX_AVATAR_URL,
+    "MAX_POLL_QUESTION": limits.MAX_POLL_QUESTION,
+    "MIN_POLL_OPTIONS": limits.MIN_POLL_OPTIONS,
+    "MAX_POLL_OPTIONS": limits.MAX_POLL_OPTIONS,
+    "MAX_POLL_OPTION": limits.MAX_POLL_OPTION,
+    "MAX_OPEN_POLLS": limits.MAX_OPEN_POLLS,
+    "LANGUAGE_RE": limits.LANGUAGE_RE,
 }
 
 
@@ -45,18 +51,24 @@ def test_every_typescript_limit_has_a_python_twin():
     )
 
 
-@pytest.mark.parametrize("name", sorted(set(TWINS) - {"ROOM_NAME_RE"}))
+REGEXES = {"ROOM_NAME_RE", "LANGUAGE_RE"}
+
+
+@pytest.mark.parametrize("name", sorted(set(TWINS) - REGEXES))
 def test_numbers_are_equal(name):
     source = typescript_limits()[name]
     assert re.fullmatch(r"\d[\d_]*", source), f"{name} = {source} is not a plain number"
     assert int(source.replace("_", "")) == TWINS[name]
 
 
-def test_room_name_patterns_are_equal():
-    literal = REGEX_LITERAL.fullmatch(typescript_limits()["ROOM_NAME_RE"])
-    assert literal is not None, "ROOM_NAME_RE is not a regex literal"
+@pytest.mark.parametrize("name", sorted(REGEXES))
+def test_patterns_are_equal(name):
+    literal = REGEX_LITERAL.fullmatch(typescript_limits()[name])
+    assert literal is not None, f"{name} is not a regex literal"
     body, flags = literal.groups()
     assert flags == ""
+    python = TWINS[name]
+    assert isinstance(python, re.Pattern)
     # JavaScript anchors the whole string with ^...$; Python uses fullmatch on the same body.
-    assert body == f"^{limits.ROOM_NAME_RE.pattern}$"
-    assert limits.ROOM_NAME_RE.flags == re.UNICODE  # the default: nothing else changes meaning
+    assert body == f"^{python.pattern}$"
+    assert python.flags == re.UNICODE  # the default: nothing else changes meaning

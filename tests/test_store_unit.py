@@ -198,3 +198,47 @@ async def test_checkpoints_run_off_the_write_path(tmp_path, monkeypatch):
     assert wal.exists()
     assert len(await store.after("r", 0, 100)) == 10
     await store.close()
+
+
+async def test_a_store_made_before_classroom_mode_gains_its_columns_and_keeps_its_messages(
+    tmp_path: Path,
+):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE messages (room TEXT NOT NULL, seq INTEGER NOT NULL,
+            client_id TEXT NOT NULL, username TEXT NOT NULL, user TEXT NOT NULL,
+            text TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (room, seq)) WITHOUT ROWID;
+        INSERT INTO rooms VALUES ('r', 1);
+        INSERT INTO messages VALUES ('r', 1, 'c1', 'ada', '{"username": "ada"}', 'old', 1);
+        """
+    )
+    old.commit()
+    old.close()
+    store = await opened(path)
+    try:
+        assert await store.get("r", 1) == {
+            "room": "r",
+            "seq": 1,
+            "client_id": "c1",
+            "user": {"username": "ada"},
+            "text": "old",
+            "ts": 1,
+        }
+        poll = {**message("r", "c2"), "kind": "poll", "options": ["a", "b"]}
+        stored, _ = await store.append(poll)
+        assert (stored["seq"], stored["kind"], stored["options"]) == (2, "poll", ["a", "b"])
+        assert await store.get("r", 2) == stored
+        assert await store.load_classroom("r") is None
+        await store.save_classroom("r", {"hands": {"ada": {"ts": 1}}})
+        await store.save_classroom("r", {"hands": {}})
+    finally:
+        await store.close()
+    again = await opened(path)
+    try:
+        assert await again.load_classroom("r") == {"hands": {}}
+        assert (await again.get("r", 2))["options"] == ["a", "b"]
+    finally:
+        await again.close()

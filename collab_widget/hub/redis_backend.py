@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
-from ..backend import Joined, now_ms
+from ..backend import Joined, T, now_ms
+from ..classroom import Classroom
 from ..colors import palette_order
 from ..fanout import Frame, dumps, event_frame
 from ..history import Message
@@ -128,7 +129,9 @@ class RedisBackend(RelayedBackend):
         self._reap = self.redis.register_script(redis_scripts.REAP)
         self._cursors: dict[str, _Cursor] = {}  # rooms with sessions here
         self._colors: dict[tuple[str, str], str] = {}  # (room, user) -> colour
-        self._events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (room, body)
+        # (room, the event stream entry's fields): "b" a frame's body; for a frame by role
+        # (broadcast_roles) "b" to teachers, "s" to the others, "t" the teachers.
+        self._events: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue()
         self._presence: dict[str, dict[str, tuple[str, dict[str, Any] | None]]] = {}
         self._remote: dict[str, set[tuple[str, str, str]]] = {}  # proc -> (room, id, user)
         self._summaries: list[Room] = []
@@ -294,6 +297,13 @@ class RedisBackend(RelayedBackend):
         member = SharedMember(session.user, color, count=int(count))
         return Membership(local.room, member, bool(last))
 
+    async def members(self, name: str) -> list[dict[str, Any]]:
+        try:
+            users, counts = await self._members(name)
+        except RedisError as error:
+            raise _unavailable("reading the members") from error
+        return [{**m, "sessions": counts.get(u, 0)} for u, m in users.items()]
+
     def active(self) -> list[Room]:
         return list(self._summaries)
 
@@ -309,6 +319,7 @@ class RedisBackend(RelayedBackend):
             "user": session.user.public(color),
             "text": request.text,
             "ts": self.clock(),
+            **request.extra,
         }
         dedupe = self._key("r", room.name, "c", username, request.client_id)
         keys = [self._key("r", room.name, "seq"), self._key("r", room.name, "msg"), dedupe]
@@ -368,8 +379,58 @@ class RedisBackend(RelayedBackend):
     def broadcast(self, room: str, frame: Frame, skip_sid: str | None = None) -> int:
         """``joined``/``left``: to this process's sessions now, to the others' through the
         room's event stream."""
-        self._events.put_nowait((room, frame.body))
+        self._events.put_nowait((room, {"b": frame.body}))
         return super().broadcast(room, frame, skip_sid)
+
+    def broadcast_roles(
+        self,
+        room: str,
+        teachers: frozenset[str],
+        to_teachers: Frame | None,
+        to_students: Frame | None,
+    ) -> int:
+        """To this process's sessions now, to the others' through the event stream."""
+        fields = {"t": dumps(sorted(teachers))}
+        if to_teachers is not None:
+            fields["b"] = to_teachers.body
+        if to_students is not None:
+            fields["s"] = to_students.body
+        self._events.put_nowait((room, fields))
+        return super().broadcast_roles(room, teachers, to_teachers, to_students)
+
+    # -- classroom state ---------------------------------------------------------------------
+    async def classroom(self, room: str) -> Classroom:
+        try:
+            doc = await self.redis.get(self._key("r", room, "class"))
+        except RedisError as error:
+            raise _unavailable("reading the classroom state") from error
+        return Classroom.from_json(json.loads(doc) if doc else None)
+
+    async def update_classroom(self, room: str, change: Callable[[Classroom], T]) -> T:
+        """Optimistically: read, change, write if nobody else wrote meanwhile (``WATCH``),
+        else again from the newer state."""
+        key = self._key("r", room, "class")
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(key)
+                        doc = await pipe.get(key)
+                        before = json.loads(doc) if doc else None
+                        state = Classroom.from_json(before)
+                        result = change(state)
+                        after = state.to_json()
+                        if after == (before or Classroom().to_json()):
+                            await pipe.reset()
+                            return result
+                        pipe.multi()
+                        pipe.set(key, dumps(after))
+                        await pipe.execute()
+                        return result
+                    except WatchError:
+                        continue
+        except RedisError as error:
+            raise _unavailable("storing the classroom state") from error
 
     def presence_changed(self, room: str, session: Session, state: dict[str, Any] | None) -> None:
         self._presence.setdefault(room, {})[session.public_id] = (session.user.username, state)
@@ -386,10 +447,10 @@ class RedisBackend(RelayedBackend):
                 continue
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for room, body in events:
+                    for room, fields in events:
                         pipe.xadd(
                             self._key("r", room, "ev"),
-                            {"b": body, "o": self.proc},
+                            {**fields, "o": self.proc},
                             maxlen=1000,
                             approximate=True,
                         )
@@ -451,6 +512,11 @@ class RedisBackend(RelayedBackend):
                         entry[1].set_result(None)
         elif fields.get("o") == self.proc:
             return  # this process's own: delivered (or applied) already
+        elif kind == "ev" and "t" in fields:
+            teachers = frozenset(json.loads(fields["t"]))
+            to_teachers = Frame(fields["b"]) if "b" in fields else None
+            to_students = Frame(fields["s"]) if "s" in fields else None
+            RelayedBackend.broadcast_roles(self, room, teachers, to_teachers, to_students)
         elif kind == "ev":
             RelayedBackend.broadcast(self, room, Frame(fields["b"]))
         elif self.on_presence is not None:

@@ -191,13 +191,13 @@ class ClassService(CollabService):
         return split_sid(session.sid)[0]
 
     # -- rooms by group ----------------------------------------------------------------------
-    def _groups(self, session: Session) -> frozenset[str]:
+    def groups_of(self, session: Session) -> frozenset[str]:
         relay = self.relays.get(split_sid(session.sid)[0])
         return relay.user.groups if relay is not None else frozenset()
 
     def _may_enter(self, session: Session, room: str) -> bool:
         group = group_of(room)
-        return group is None or group in self._groups(session)
+        return group is None or group in self.groups_of(session)
 
     async def _join(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_join(data)
