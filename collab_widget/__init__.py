@@ -6,7 +6,7 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["Room", "__version__"]
+__all__ = ["Poll", "Room", "__version__"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
@@ -25,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from .widget import Room
 
         return Room
+    if name == "Poll":
+        from .poll import Poll
+
+        return Poll
     raise AttributeError(name)

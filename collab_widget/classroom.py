@@ -66,6 +66,8 @@ class Poll:
     ts: int
     closed: bool = False
     answers: dict[str, int] = field(default_factory=dict)
+    #: Counts every answer and the close (a client tells two views of one tally apart).
+    revision: int = 0
 
     def counts(self) -> list[int]:
         counts = [0] * len(self.options)
@@ -88,6 +90,7 @@ class Poll:
             "by": self.by,
             "ts": self.ts,
             "closed": self.closed,
+            "revision": self.revision,
             "answered": len(self.answers),
             "counts": self.counts() if teacher or self.closed else None,
             "answers": dict(self.answers) if teacher else None,
@@ -105,6 +108,7 @@ class Poll:
             "ts": self.ts,
             "closed": self.closed,
             "answers": self.answers,
+            "revision": self.revision,
         }
 
     @classmethod
@@ -117,6 +121,7 @@ class Poll:
             ts=int(data["ts"]),
             closed=bool(data.get("closed")),
             answers={str(u): int(o) for u, o in data.get("answers", {}).items()},
+            revision=int(data.get("revision", 0)),
         )
 
 
@@ -262,13 +267,16 @@ class Classroom:
                 "invalid_value", f"'option' must be between 0 and {len(poll.options) - 1}"
             )
         poll.answers[username] = option
+        poll.revision += 1
         return poll
 
     def close_poll(self, by: str, poll_id: int) -> Poll:
         if not self.is_teacher(by):
             raise forbidden("close a poll")
         poll = self.poll(poll_id)
-        poll.closed = True
+        if not poll.closed:
+            poll.closed = True
+            poll.revision += 1
         self._prune()
         return poll
 
