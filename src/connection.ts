@@ -311,6 +311,22 @@ export class CollabConnection implements ICollabConnection {
       this._leases.get(event.room)?.onPresenceEvent(event);
     });
     socket.on('service', event => this._onService(event));
+    // Classroom mode (protocol 1.1).
+    socket.on('role', event => {
+      this._leases.get(event.room)?.onRoleEvent(event);
+    });
+    socket.on('hand', event => {
+      this._leases.get(event.room)?.onHandEvent(event);
+    });
+    socket.on('follow', event => {
+      this._leases.get(event.room)?.onFollowEvent(event);
+    });
+    socket.on('poll', event => {
+      this._leases.get(event.room)?.onPollEvent(event);
+    });
+    socket.on('classroom', event => {
+      this._leases.get(event.room)?.onClassroomEvent(event);
+    });
   }
 
   /** The server's link to the JupyterHub class service changed (see IServiceEvent). */

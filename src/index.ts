@@ -1,12 +1,13 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { PageConfig } from '@jupyterlab/coreutils';
-import { IEditorExtensionRegistry } from '@jupyterlab/codemirror';
+import { IEditorExtensionRegistry, IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
+import { ClassroomLab } from './classroom/lab';
 import { CollabConnection } from './connection';
 import { CollabPresence } from './presence/collabPresence';
-import { ICollabConnection, ICollabPresence } from './tokens';
+import { IClassroomLab, ICollabConnection, ICollabPresence } from './tokens';
 import { MODULE_NAME, MODULE_VERSION, RoomModel, RoomView, setWidgetContext } from './widget';
 
 export * from './tokens';
@@ -74,6 +75,41 @@ const presencePlugin: JupyterFrontEndPlugin<ICollabPresence> = {
 };
 
 /**
+ * Classroom mode's JupyterLab side (IClassroomLab): insert a snippet below the active cell,
+ * highlight code, follow a member (the follow bar), make an own copy of a shared notebook.
+ * Everything but the connection is optional (Notebook 7, no presence, no editor languages).
+ */
+const classroomPlugin: JupyterFrontEndPlugin<IClassroomLab> = {
+  id: 'collab-widget:classroom',
+  description: "Classroom mode's JupyterLab side: insert a snippet, follow a member, own copies.",
+  autoStart: true,
+  provides: IClassroomLab,
+  requires: [ICollabConnection],
+  optional: [INotebookTracker, ICollabPresence, IEditorLanguageRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    connection: ICollabConnection,
+    notebooks: INotebookTracker | null,
+    presence: ICollabPresence | null,
+    languages: IEditorLanguageRegistry | null
+  ): IClassroomLab => {
+    // `following` goes out with the tab's presence state (LocalPresence).
+    const local = presence instanceof CollabPresence ? presence.local : null;
+    const classroom = new ClassroomLab({
+      app,
+      connection,
+      notebooks,
+      languages,
+      setFollowing: local ? username => local.setFollowing(username) : undefined
+    });
+    if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true') {
+      (window as unknown as { collabClassroom?: ClassroomLab }).collabClassroom = classroom;
+    }
+    return classroom;
+  }
+};
+
+/**
  * The Room ipywidget. A separate plugin: without jupyterlab_widgets only this one fails.
  */
 const widgetPlugin: JupyterFrontEndPlugin<void> = {
@@ -81,15 +117,16 @@ const widgetPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The collab-widget Room ipywidget.',
   autoStart: true,
   requires: [IJupyterWidgetRegistry, ICollabConnection],
-  optional: [INotebookTracker, ICollabPresence],
+  optional: [INotebookTracker, ICollabPresence, IClassroomLab],
   activate: (
     app: JupyterFrontEnd,
     registry: IJupyterWidgetRegistry,
     connection: ICollabConnection,
     tracker: INotebookTracker | null,
-    presence: ICollabPresence | null
+    presence: ICollabPresence | null,
+    classroom: IClassroomLab | null
   ): void => {
-    setWidgetContext({ connection, tracker, presence });
+    setWidgetContext({ connection, tracker, presence, classroom });
     registry.registerWidget({
       name: MODULE_NAME,
       version: MODULE_VERSION,
@@ -98,4 +135,4 @@ const widgetPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [connectionPlugin, presencePlugin, widgetPlugin];
+export default [connectionPlugin, presencePlugin, classroomPlugin, widgetPlugin];

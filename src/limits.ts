@@ -32,3 +32,24 @@ export const MAX_PRESENCE_SELECTIONS = 16;
 
 /** Longest avatar URL of a user; a longer one is not loaded. */
 export const MAX_AVATAR_URL = 2048;
+
+/** Classroom mode: the longest poll question, in characters. */
+export const MAX_POLL_QUESTION = 500;
+
+/** The fewest options of a poll. */
+export const MIN_POLL_OPTIONS = 2;
+
+/** The most options of a poll. */
+export const MAX_POLL_OPTIONS = 8;
+
+/** The longest poll option, in characters. */
+export const MAX_POLL_OPTION = 100;
+
+/** How many polls of a room may be open at once. */
+export const MAX_OPEN_POLLS = 5;
+
+/** A snippet's `language`. */
+export const LANGUAGE_RE = /^[a-z0-9+#._-]{1,32}$/;
+
+/** The longest `username` (a presence state's `following` names one). */
+export const MAX_USERNAME = 128;

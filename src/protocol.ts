@@ -13,9 +13,14 @@ export interface IUser {
   color: string | null;
 }
 
+/** A member's role in a room (protocol 1.1; decided by the server). */
+export type Role = 'teacher' | 'student';
+
 /** A user plus the number of their connections in the room. */
 export interface IMember extends IUser {
   sessions: number;
+  /** Protocol 1.1; absent from a 1.0 server (treat as 'student'). */
+  role?: Role;
 }
 
 /** The caller's own user plus its public session id. */
@@ -31,6 +36,54 @@ export interface IMessage {
   user: IUser;
   text: string;
   ts: number;
+  /** Protocol 1.1: absent for a chat message; `text` is the code / the question. */
+  kind?: 'snippet' | 'poll';
+  /** `kind: 'snippet'`: the code's language (`python` by default). */
+  language?: string;
+  /** `kind: 'poll'`: the answers offered. */
+  options?: string[];
+}
+
+/** A raised hand (protocol 1.1). */
+export interface IHand {
+  user: string;
+  display_name: string;
+  /** When it was raised, server time in ms. */
+  ts: number;
+}
+
+/** A teacher's "follow me" request (protocol 1.1). */
+export interface IFollowRequest {
+  user: string;
+  ts: number;
+}
+
+/** A quick poll as this user sees it (protocol 1.1); `id` is its message's `seq`. */
+export interface IPoll {
+  id: number;
+  question: string;
+  options: string[];
+  by: string;
+  ts: number;
+  closed: boolean;
+  /** Counts the poll's changes (each answer, the close): a newer view has a greater one. */
+  revision: number;
+  /** Absent from `poll` events (several recipients share one): keep your own. */
+  your_answer?: number | null;
+  answered: number;
+  /** Per option: teachers always, students once the poll is closed. */
+  counts: number[] | null;
+  /** username -> option: teachers only. */
+  answers: Record<string, number> | null;
+}
+
+/** The classroom part of the join acknowledgement (protocol 1.1). */
+export interface IClassroom {
+  teachers_configured: boolean;
+  student_snippets: boolean;
+  hands: IHand[];
+  follow: IFollowRequest | null;
+  polls: IPoll[];
 }
 
 /** An error as carried by a refused acknowledgement. */
@@ -67,6 +120,8 @@ export interface IPresenceState {
   selections?: ISelectionRange[];
   mode?: 'edit' | 'command';
   activity?: 'active' | 'idle' | 'away';
+  /** Protocol 1.1: the username whose location this tab follows. */
+  following?: string;
 }
 
 /** One session's presence in a room. */
@@ -103,6 +158,36 @@ export interface IJoinOk {
   has_more: boolean;
   last_seq: number;
   presence: IPresenceEntry[];
+  /** Protocol 1.1 ("1.1"); absent from a 1.0 server. */
+  protocol?: string;
+  /** Protocol 1.1; absent from a 1.0 server. */
+  classroom?: IClassroom;
+}
+
+export interface IHandOk {
+  ok: true;
+  hands: IHand[];
+}
+
+export interface IRoleOk {
+  ok: true;
+  user: IMember;
+}
+
+export interface IFollowOk {
+  ok: true;
+  follow: IFollowRequest | null;
+}
+
+export interface IPollCreatedOk {
+  ok: true;
+  message: IMessage;
+  poll: IPoll;
+}
+
+export interface IPollOk {
+  ok: true;
+  poll: IPoll;
 }
 
 export interface ISendOk {
@@ -141,7 +226,45 @@ export interface ILeftEvent {
   ts: number;
 }
 
-/** The events the server sends to a client. */
+/** `role` server event. */
+export interface IRoleEvent {
+  room: string;
+  user: IMember;
+  by: string;
+  ts: number;
+}
+
+/** `hand` server event. */
+export interface IHandEvent {
+  room: string;
+  hand: IHand;
+  raised: boolean;
+  by: string;
+  ts: number;
+}
+
+/** `follow` server event. */
+export interface IFollowEvent {
+  room: string;
+  follow: IFollowRequest | null;
+  by: string;
+  ts: number;
+}
+
+/** `poll` server event: this recipient's view of a poll. */
+export interface IPollEvent {
+  room: string;
+  poll: IPoll;
+}
+
+/** `classroom` server event: the room's classroom settings changed. */
+export interface IClassroomEvent {
+  room: string;
+  student_snippets: boolean;
+  by: string;
+  ts: number;
+}
+
 /**
  * On a JupyterHub with the class service: the server's link to it. `reconnecting`: the
  * rooms are gone there until it is back; `connected` (again): re-join them with `since`;
@@ -158,6 +281,11 @@ export interface IServerToClientEvents {
   left: (event: ILeftEvent) => void;
   presence: (event: IPresenceEvent) => void;
   service: (event: IServiceEvent) => void;
+  role: (event: IRoleEvent) => void;
+  hand: (event: IHandEvent) => void;
+  follow: (event: IFollowEvent) => void;
+  poll: (event: IPollEvent) => void;
+  classroom: (event: IClassroomEvent) => void;
 }
 
 /** The events a client sends to the server (each with an acknowledgement). */
@@ -175,6 +303,35 @@ export interface IClientToServerEvents {
   rooms: (payload: Record<string, never>, ack: (res: Ack<IRoomsOk>) => void) => void;
   presence: (
     payload: { room: string; state: IPresenceState | null },
+    ack: (res: Ack<IOk>) => void
+  ) => void;
+  hand: (
+    payload: { room: string; raised: boolean; user?: string },
+    ack: (res: Ack<IHandOk>) => void
+  ) => void;
+  role: (
+    payload: { room: string; user: string; role: Role },
+    ack: (res: Ack<IRoleOk>) => void
+  ) => void;
+  follow: (payload: { room: string; on: boolean }, ack: (res: Ack<IFollowOk>) => void) => void;
+  snippet: (
+    payload: { room: string; code: string; language?: string; client_id: string },
+    ack: (res: Ack<ISendOk>) => void
+  ) => void;
+  poll: (
+    payload: { room: string; question: string; options: string[]; client_id: string },
+    ack: (res: Ack<IPollCreatedOk>) => void
+  ) => void;
+  poll_answer: (
+    payload: { room: string; poll_id: number; option: number },
+    ack: (res: Ack<IPollOk>) => void
+  ) => void;
+  poll_close: (
+    payload: { room: string; poll_id: number },
+    ack: (res: Ack<IPollOk>) => void
+  ) => void;
+  classroom: (
+    payload: { room: string; student_snippets: boolean },
     ack: (res: Ack<IOk>) => void
   ) => void;
 }

@@ -4,14 +4,19 @@ import { ISignal } from '@lumino/signaling';
 
 import type {
   Ack,
+  IFollowRequest,
+  IHand,
+  IHandEvent,
   IMember,
   IMessage,
   IOk,
   IPresenceEntry,
+  IPoll,
   IPresenceState,
   IProtocolError,
   IUser,
-  IYou
+  IYou,
+  Role
 } from './protocol';
 
 /** The state of the tab's connection. */
@@ -47,7 +52,27 @@ export interface IPendingMessage {
 }
 
 /** What changed in a room session. */
-export type RoomChange = 'state' | 'members' | 'messages' | 'pending' | 'log' | 'history';
+export type RoomChange =
+  'state' | 'members' | 'messages' | 'pending' | 'log' | 'history' | 'classroom';
+
+/**
+ * A room's classroom state as this tab knows it (protocol 1.1): set from the join
+ * acknowledgement, changed by the `role`, `hand`, `follow`, `poll` and `classroom` events.
+ */
+export interface IClassroomState {
+  /** False against a 1.0 server (no classroom mode: hide its controls). */
+  readonly available: boolean;
+  readonly teachersConfigured: boolean;
+  readonly studentSnippets: boolean;
+  /** Raised hands, oldest first. */
+  readonly hands: ReadonlyArray<IHand>;
+  /** A teacher's "follow me" request, or null. */
+  readonly follow: IFollowRequest | null;
+  /** Polls (open ones and recently closed), oldest first, as this user sees them. */
+  readonly polls: ReadonlyArray<IPoll>;
+  /** A member's role ('student' for an unknown user). */
+  roleOf(username: string): Role;
+}
 
 /** The tab's view of one room: shared by every widget view of that room in the tab. */
 export interface IRoomSession {
@@ -97,7 +122,72 @@ export interface IRoomSession {
    * Returns false, sending nothing, when the room is not `ready`; `onAck` gets the answer.
    */
   sendPresence(state: IPresenceState | null, onAck?: (res: Ack<IOk>) => void): boolean;
+
+  // -- classroom mode (protocol 1.1); each resolves to null or the refusal ---------------
+  readonly classroom: IClassroomState;
+  /** This tab's user's role in the room. */
+  readonly role: Role;
+  /** A hand raised or lowered (by anyone): for the event log and Python's `on_hand`. */
+  readonly handChanged: ISignal<IRoomSession, IHandEvent>;
+  /** A poll's view changed (created, answered, closed): for Python's `on_poll_answer`. */
+  readonly pollChanged: ISignal<IRoomSession, IPoll>;
+  /** Raise or lower our hand; a teacher may lower another's (`user`). */
+  raiseHand(raised: boolean, user?: string): Promise<IProtocolError | null>;
+  setRole(user: string, role: Role): Promise<IProtocolError | null>;
+  /** A teacher asks everyone to follow them (or withdraws the request). */
+  askToFollow(on: boolean): Promise<IProtocolError | null>;
+  shareSnippet(code: string, language?: string, clientId?: string): Promise<IProtocolError | null>;
+  createPoll(
+    question: string,
+    options: string[],
+    clientId?: string
+  ): Promise<IProtocolError | null>;
+  answerPoll(pollId: number, option: number): Promise<IProtocolError | null>;
+  closePoll(pollId: number): Promise<IProtocolError | null>;
+  setStudentSnippets(on: boolean): Promise<IProtocolError | null>;
 }
+
+/** Who this tab follows (see IClassroomLab.follow). */
+export interface IFollowing {
+  readonly room: string;
+  readonly username: string;
+  readonly name: string;
+  /** Paused by the user's own scroll, click or typing until "Resume". */
+  readonly paused: boolean;
+}
+
+/**
+ * Classroom mode's JupyterLab side: notebook actions the widget's views ask for. Provided by
+ * the `collab-widget:classroom` plugin; optional for the views (null in unit tests).
+ */
+export interface IClassroomLab {
+  /** Insert `code` as a new code cell below the active cell of the notebook in use (never
+   * run). Resolves to null, or a sentence saying why not (no notebook open). */
+  insertBelow(code: string): Promise<string | null>;
+  /** Copy text to the clipboard; false when the browser refused. */
+  copy(text: string): Promise<boolean>;
+  /** Render `code` into `el`, highlighted with JupyterLab's CodeMirror highlighter (the
+   * editor theme's colours); plain text for an unknown language. */
+  highlight(code: string, language: string, el: HTMLElement): Promise<void>;
+  /** Follow a member of a room (open their notebook, keep their active cell in view), or
+   * stop following (null). Never follows someone who follows us. */
+  follow(target: { session: IRoomSession; username: string } | null): void;
+  readonly following: IFollowing | null;
+  readonly followingChanged: ISignal<IClassroomLab, IFollowing | null>;
+  resume(): void;
+  /** Duplicate the notebook at `path` into a copy named with the user's name, open it;
+   * resolves to the copy's path (throws with a readable message). */
+  makeOwnCopy(path: string): Promise<string>;
+  /** Whether the open notebook at `path` is shared in real time (jupyter-collaboration). */
+  isRealTime(path: string): boolean;
+  /** The path of the notebook the user works in (the current one), or null. */
+  readonly currentPath: string | null;
+}
+
+export const IClassroomLab = new Token<IClassroomLab>(
+  'collab-widget:IClassroomLab',
+  "Classroom mode's JupyterLab side: insert a snippet, follow a member, make an own copy."
+);
 
 /** A reference to a room held by one view; dispose it when the view goes. */
 export interface IRoomLease extends IDisposable {

@@ -8,17 +8,38 @@ import type { ObjectHash } from 'backbone';
 import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Message } from '@lumino/messaging';
 
-import { IMember, IMessage, IUser, toRoomName } from './protocol';
+import { IHandEvent, IMember, IMessage, IPoll, IProtocolError, IUser } from './protocol';
 import {
   ICollabConnection,
+  IClassroomLab,
   ICollabPresence,
   IRoomLease,
   IRoomSession,
   RoomChange,
   TransportMode
 } from './tokens';
-import { formatClock } from './util';
+import { displayName, formatClock } from './util';
 import { RoomRenderer } from './view/roomRenderer';
+import {
+  canRunNow,
+  ClassroomRequest,
+  collabMetadataOf,
+  defaultRoomName,
+  handEvent,
+  handJson,
+  IKernelEvent,
+  KernelRequest,
+  memberJson,
+  messageJson,
+  notePollClientIds,
+  parseKernelRequest,
+  PollAnswerTracker,
+  pollIdByClientId,
+  pollJson,
+  RequestQueue,
+  requestIdOf,
+  userJson
+} from './widgetBridge';
 
 export const MODULE_NAME = 'collab-widget';
 export const MODULE_VERSION = '0.1.0';
@@ -27,7 +48,10 @@ export const MODULE_VERSION = '0.1.0';
 const MESSAGES_WINDOW = 100;
 /** How often, at most, the state is written back to the kernel. */
 const SYNC_DELAY = 150;
-/** How long a send from Python waits for a view to appear in this tab. */
+/**
+ * How long a request from Python (a send, a raised hand, a poll...) waits for a view to appear
+ * in this tab, and a classroom request for its room to be joined.
+ */
 const QUEUED_SEND_TTL = 10000;
 
 /** What the widget classes need from the application (set by the widget plugin). */
@@ -36,6 +60,8 @@ export interface IWidgetContext {
   tracker: INotebookTracker | null;
   /** Cursor presence (the member locations and the share switch), when available. */
   presence: ICollabPresence | null;
+  /** Classroom mode's JupyterLab side (insert a snippet, follow, own copy), when available. */
+  classroom: IClassroomLab | null;
 }
 
 let widgetContext: IWidgetContext | null = null;
@@ -51,51 +77,9 @@ function getContext(): IWidgetContext {
   return widgetContext;
 }
 
-/** Custom messages from the kernel. */
-interface ISendRequest {
-  type: 'send';
-  text: string;
-  client_id: string;
-}
-
 /** The `transport` trait's value, when it is one the connection knows. */
 function transportModeOf(value: unknown): TransportMode | null {
   return value === 'polling' || value === 'websocket' ? value : null;
-}
-
-function isSendRequest(content: unknown): content is ISendRequest {
-  if (typeof content !== 'object' || content === null) {
-    return false;
-  }
-  const c = content as Record<string, unknown>;
-  return c.type === 'send' && typeof c.text === 'string' && typeof c.client_id === 'string';
-}
-
-/** Plain JSON copies of protocol objects, for the traitlets. */
-function userJson(u: IUser): Record<string, string | null> {
-  return {
-    username: u.username,
-    name: u.name,
-    display_name: u.display_name,
-    initials: u.initials,
-    avatar_url: u.avatar_url,
-    color: u.color
-  };
-}
-
-function memberJson(m: IMember): Record<string, string | number | null> {
-  return { ...userJson(m), sessions: m.sessions };
-}
-
-function messageJson(m: IMessage): Record<string, unknown> {
-  return {
-    room: m.room,
-    seq: m.seq,
-    client_id: m.client_id,
-    user: userJson(m.user),
-    text: m.text,
-    ts: m.ts
-  };
 }
 
 /**
@@ -119,7 +103,10 @@ export class RoomModel extends DOMWidgetModel {
       members: [],
       messages: [],
       log: [],
-      you: null
+      you: null,
+      role: '',
+      hands: [],
+      polls: []
     };
   }
 
@@ -179,16 +166,16 @@ export class RoomModel extends DOMWidgetModel {
     session.messageReceived.connect(this._onMessage, this);
     session.memberJoined.connect(this._onJoined, this);
     session.memberLeft.connect(this._onLeft, this);
+    session.handChanged.connect(this._onHand, this);
+    session.pollChanged.connect(this._onPoll, this);
     getContext().connection.statusChanged.connect(this._scheduleSync, this);
-    this._scheduleSync();
-    // Python sends that arrived just before the view was shown (display + send in one cell).
-    const queued = this._queuedSends.splice(0);
-    const now = Date.now();
-    for (const { request, at } of queued) {
-      if (now - at < QUEUED_SEND_TTL) {
-        session.send(request.text, request.client_id);
-      }
+    this._pollAnswers.reset();
+    if (session.joined) {
+      this._pollAnswers.noteUnseen(session.classroom.polls);
     }
+    this._scheduleSync();
+    // Python requests that arrived just before the view was shown (display + send in one cell).
+    this._flush();
   }
 
   private _unbind(): void {
@@ -200,43 +187,146 @@ export class RoomModel extends DOMWidgetModel {
     session.messageReceived.disconnect(this._onMessage, this);
     session.memberJoined.disconnect(this._onJoined, this);
     session.memberLeft.disconnect(this._onLeft, this);
+    session.handChanged.disconnect(this._onHand, this);
+    session.pollChanged.disconnect(this._onPoll, this);
     getContext().connection.statusChanged.disconnect(this._scheduleSync, this);
     this._session = null;
     this._scheduleSync();
   }
 
   private _onCustom(content: unknown): void {
-    if (!isSendRequest(content)) {
+    const request = parseKernelRequest(content);
+    if (!request) {
       return;
     }
-    if (this._session) {
-      this._session.send(content.text, content.client_id);
-    } else if (this._queuedSends.length < 50) {
-      // No view in this tab (yet). Another tab showing the widget sends it; if a view appears
-      // here soon, this tab sends it (same client id: the server stores it once per user).
-      this._queuedSends.push({ request: content, at: Date.now() });
+    // No view in this tab (yet), or (a classroom request) its room is not joined yet. Another
+    // tab showing the widget may act on it; if this one can soon, it does (same client id:
+    // the server stores a snippet or a poll once per user; hands and closes are idempotent).
+    this._queue.push(request, Date.now());
+    this._flush();
+  }
+
+  /** Act on the queued kernel requests this tab can act on now. */
+  private _flush(): void {
+    const session = this._session;
+    if (!session || this._queue.length === 0) {
+      return;
+    }
+    notePollClientIds(session.messages, this._pollClientIds);
+    const pollIdOf = (clientId: string): number | null =>
+      pollIdByClientId(this._pollClientIds, clientId);
+    const canRun = (request: KernelRequest): boolean => canRunNow(request, session.ready, pollIdOf);
+    for (const request of this._queue.take(canRun, Date.now())) {
+      if (request.type === 'send') {
+        session.send(request.text, request.client_id);
+      } else {
+        this._perform(session, request);
+      }
     }
   }
 
-  private _onChanged(_: IRoomSession, change: RoomChange): void {
+  /** Run a classroom request; a refusal is reported to the kernel (`on_error`, `Poll.error`). */
+  private _perform(session: IRoomSession, request: ClassroomRequest): void {
+    let result: Promise<IProtocolError | null>;
+    switch (request.type) {
+      case 'hand':
+        result = session.raiseHand(request.raised, request.user);
+        break;
+      case 'snippet':
+        result = session.shareSnippet(request.code, request.language, request.client_id);
+        break;
+      case 'poll':
+        result = session.createPoll(request.question, request.options, request.client_id);
+        break;
+      case 'poll_close': {
+        const id =
+          request.poll_id ??
+          (request.client_id ? pollIdByClientId(this._pollClientIds, request.client_id) : null);
+        result = id
+          ? session.closePoll(id)
+          : Promise.resolve({ code: 'unknown_poll', message: 'no such poll' });
+        break;
+      }
+    }
+    void result.then(
+      error => {
+        if (error) {
+          this._refused(request, error);
+        }
+      },
+      (reason: unknown) => {
+        this._refused(request, { code: 'internal_error', message: String(reason) });
+      }
+    );
+  }
+
+  private _refused(request: KernelRequest, error: IProtocolError): void {
+    const requestId = requestIdOf(request);
+    this._event({
+      event: 'refused',
+      key: `x:${requestId}`,
+      data: {
+        action: request.type,
+        request_id: requestId,
+        code: error.code,
+        message: error.message
+      }
+    });
+  }
+
+  private _onChanged(session: IRoomSession, change: RoomChange): void {
+    if (!session.joined) {
+      // A re-join brings the new baseline of the polls' answers.
+      this._pollAnswers.reset();
+    } else if (change === 'classroom') {
+      this._pollAnswers.noteUnseen(session.classroom.polls);
+    }
+    this._flush();
     if (change !== 'pending') {
       this._scheduleSync();
     }
   }
 
   private _onMessage(_: IRoomSession, message: IMessage): void {
-    this._event('message', `m:${message.room}:${message.seq}`, messageJson(message));
+    this._event({
+      event: 'message',
+      key: `m:${message.room}:${message.seq}`,
+      data: messageJson(message)
+    });
   }
 
   private _onJoined(_: IRoomSession, args: { user: IMember; ts: number }): void {
-    this._event('join', `j:${args.user.username}:${args.ts}`, memberJson(args.user));
+    this._event({
+      event: 'join',
+      key: `j:${args.user.username}:${args.ts}`,
+      data: memberJson(args.user)
+    });
   }
 
   private _onLeft(_: IRoomSession, args: { user: IUser; ts: number }): void {
-    this._event('leave', `l:${args.user.username}:${args.ts}`, userJson(args.user));
+    this._event({
+      event: 'leave',
+      key: `l:${args.user.username}:${args.ts}`,
+      data: userJson(args.user)
+    });
   }
 
-  private _event(event: string, key: string, data: Record<string, unknown>): void {
+  private _onHand(_: IRoomSession, event: IHandEvent): void {
+    this._event(handEvent(event));
+  }
+
+  /** A teacher's view of a poll changed: who answered (or changed their answer). */
+  private _onPoll(session: IRoomSession, poll: IPoll): void {
+    const nameOf = (username: string): string => {
+      const member = session.members.find(m => m.username === username);
+      return member ? displayName(member) : username;
+    };
+    for (const event of this._pollAnswers.changed(session.name, poll, nameOf)) {
+      this._event(event);
+    }
+  }
+
+  private _event({ event, key, data }: IKernelEvent): void {
     if (this.comm_live) {
       this.send({ type: 'event', event, key, data: JSON.parse(JSON.stringify(data)) });
     }
@@ -266,13 +356,18 @@ export class RoomModel extends DOMWidgetModel {
     }
     const messages = session.messages.slice(-MESSAGES_WINDOW).map(messageJson);
     const log = session.log.map(e => `${formatClock(e.ts)} ${e.text}`);
+    const classroom = session.classroom;
+    notePollClientIds(session.messages, this._pollClientIds);
     const state: ObjectHash = {
       connected: connection.state === 'connected' && session.joined,
       current_transport: connection.transport,
       members: session.members.map(memberJson),
       messages,
       log,
-      you: session.you ? { ...userJson(session.you), session: session.you.session } : null
+      you: session.you ? { ...userJson(session.you), session: session.you.session } : null,
+      role: session.joined && classroom.available ? session.role : '',
+      hands: classroom.hands.map(handJson),
+      polls: classroom.polls.map(p => pollJson(p, this._pollClientIds.get(p.id) ?? null))
     };
     if (this.get('room') !== session.name) {
       state.room = session.name;
@@ -283,7 +378,10 @@ export class RoomModel extends DOMWidgetModel {
 
   private _views = new Set<RoomView>();
   private _session: IRoomSession | null = null;
-  private _queuedSends: { request: ISendRequest; at: number }[] = [];
+  private _queue = new RequestQueue(QUEUED_SEND_TTL);
+  private _pollAnswers = new PollAnswerTracker();
+  /** A poll's id (its message's seq) -> the client id it was asked with. */
+  private _pollClientIds = new Map<number, string>();
   private _syncTimer: number | null = null;
 }
 
@@ -297,13 +395,19 @@ export class RoomView extends DOMWidgetView {
 
   render(): void {
     super.render();
-    const { connection, presence } = getContext();
+    const { connection, presence, classroom } = getContext();
     // The Network pane's switch sets this widget's `transport` trait (Python sees it), which
     // switches the tab's connection.
-    this._renderer = new RoomRenderer(this.el, connection, presence, mode => {
-      this.model.set('transport', mode);
-      this.touch();
-    });
+    this._renderer = new RoomRenderer(
+      this.el,
+      connection,
+      presence,
+      mode => {
+        this.model.set('transport', mode);
+        this.touch();
+      },
+      classroom
+    );
     this.listenTo(this.model, 'change:room', this._onRoomChanged);
     this._onRoomChanged();
   }
@@ -326,30 +430,34 @@ export class RoomView extends DOMWidgetView {
     return super.remove();
   }
 
-  /** The room named in the model, or the notebook's path when the name is empty. */
+  /**
+   * The room named in the model; when the name is empty, the room of the notebook: the one
+   * its metadata names (an own copy stays in the original's room), else its path's.
+   */
   private _resolveRoom(): string | null {
     const name = (this.model.get('room') as string | undefined) ?? '';
     if (name) {
       return name;
     }
-    const path = this._notebookPath();
-    return path ? toRoomName(path) : null;
+    const notebook = this._notebook();
+    return notebook ? defaultRoomName(notebook.metadata, notebook.path) : null;
   }
 
-  private _notebookPath(): string | null {
+  /** The path of the notebook showing this view, and its `collab_widget` metadata. */
+  private _notebook(): { path: string; metadata: unknown } | null {
     // The notebook widget manager knows its document context.
     const manager = this.model.widget_manager as unknown as {
-      context?: { path?: unknown };
+      context?: { path?: unknown; model?: unknown };
     };
-    const ctxPath = manager?.context?.path;
-    if (typeof ctxPath === 'string' && ctxPath) {
-      return ctxPath;
+    const ctx = manager?.context;
+    if (ctx && typeof ctx.path === 'string' && ctx.path) {
+      return { path: ctx.path, metadata: collabMetadataOf(ctx.model) };
     }
     const tracker = getContext().tracker;
     if (tracker) {
       const panel = tracker.find(p => p.node.contains(this.el));
       if (panel) {
-        return panel.context.path;
+        return { path: panel.context.path, metadata: collabMetadataOf(panel.context.model) };
       }
     }
     return null;

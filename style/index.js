@@ -1,2 +1,4 @@
 import './base.css';
 import './network.css';
+import './classroom.css';
+import './follow.css';

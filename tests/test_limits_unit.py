@@ -34,6 +34,7 @@ TWINS: dict[str, object] = {
     "MAX_POLL_OPTION": limits.MAX_POLL_OPTION,
     "MAX_OPEN_POLLS": limits.MAX_OPEN_POLLS,
     "LANGUAGE_RE": limits.LANGUAGE_RE,
+    "MAX_USERNAME": limits.MAX_USERNAME,
 }
 
 

@@ -16,6 +16,22 @@ import { SharingSwitches } from './sharingSwitches';
 import { PRESENCE_RATES, sameState } from './state';
 import { Throttle } from './throttle';
 
+/** The state without `following` (for a room on a 1.0 server). */
+function withoutFollowing(state: IPresenceState): IPresenceState {
+  if (state.following === undefined) {
+    return state;
+  }
+  const copy = { ...state };
+  delete copy.following;
+  return copy;
+}
+
+/** Whether the room's server knows protocol 1.1's `following` (not a 1.0 server). */
+function supportsFollowing(session: IRoomSession): boolean {
+  // `classroom` may be missing on a session built before classroom mode: assume 1.1.
+  return session.classroom?.available !== false;
+}
+
 /** How often activity (idle) and the heartbeat are checked while in a room. */
 const TICK_MS = 1000;
 
@@ -110,6 +126,24 @@ export class LocalPresence implements IDisposable {
     this._sharingChanged.emit(room);
   }
 
+  /** The username this tab follows (classroom mode), or null. */
+  get following(): string | null {
+    return this._following;
+  }
+
+  /**
+   * Carry `following: username` in the state (null: not following). Rooms on a 1.0 server
+   * (no classroom mode: it refuses unknown fields) get the state without it.
+   */
+  setFollowing(username: string | null): void {
+    const value = username || null;
+    if (value === this._following) {
+      return;
+    }
+    this._following = value;
+    this.schedule();
+  }
+
   /** A focused editor's caret, selection or text changed (the CodeMirror extension calls this). */
   noteEditorActivity(): void {
     this._activity.noteInput();
@@ -138,7 +172,11 @@ export class LocalPresence implements IDisposable {
 
   /** The state now, with a fixed key order (so that JSON compares states). */
   computeState(now: number = Date.now()): IPresenceState {
-    return readLocalState(this._panel, this._activity.activity(now));
+    const state = readLocalState(this._panel, this._activity.activity(now));
+    if (this._following) {
+      state.following = this._following;
+    }
+    return state;
   }
 
   private _flush(): void {
@@ -152,6 +190,8 @@ export class LocalPresence implements IDisposable {
       this._localChanged.emit(state);
     }
     const json = JSON.stringify(state);
+    const legacy = withoutFollowing(state);
+    const legacyJson = JSON.stringify(legacy);
     let round = 0;
     for (const [name, entry] of this._rooms) {
       if (!this.isSharing(name) || !entry.session.ready) {
@@ -166,11 +206,14 @@ export class LocalPresence implements IDisposable {
       if (now < entry.retryAt) {
         continue; // refused a moment ago: wait as the server asked
       }
-      if (entry.sent === json && now - entry.sentAt < this.config.heartbeatMs) {
+      const classroom = supportsFollowing(entry.session);
+      const out = classroom ? state : legacy;
+      const outJson = classroom ? json : legacyJson;
+      if (entry.sent === outJson && now - entry.sentAt < this.config.heartbeatMs) {
         continue; // nothing new, heartbeat not due
       }
-      this._emit(entry, state, now);
-      entry.sent = json;
+      this._emit(entry, out, now);
+      entry.sent = outJson;
       round++;
     }
     this._throttle.noteRound(round);
@@ -303,6 +346,7 @@ export class LocalPresence implements IDisposable {
   private _panel: NotebookPanel | null = null;
   private _state: IPresenceState = {};
   private _ticker: number | null = null;
+  private _following: string | null = null;
   private _disposed = false;
   private _localChanged = new Signal<this, IPresenceState>(this);
   private _sharingChanged = new Signal<this, string>(this);

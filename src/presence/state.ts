@@ -3,7 +3,12 @@
  * No JupyterLab or DOM dependencies.
  */
 import { IPosition, IPresenceState, ISelectionRange } from '../protocol';
-import { MAX_PRESENCE_CELL_ID, MAX_PRESENCE_PATH, MAX_PRESENCE_SELECTIONS } from '../limits';
+import {
+  MAX_PRESENCE_CELL_ID,
+  MAX_PRESENCE_PATH,
+  MAX_PRESENCE_SELECTIONS,
+  MAX_USERNAME
+} from '../limits';
 import { safeColor } from '../util';
 
 /** Client-side rates (docs/protocol.md, "Client-side rates"). */
@@ -72,6 +77,13 @@ export function sanitizeState(raw: unknown): IPresenceState {
   }
   if (r.activity === 'active' || r.activity === 'idle' || r.activity === 'away') {
     state.activity = r.activity;
+  }
+  if (
+    typeof r.following === 'string' &&
+    r.following.length > 0 &&
+    r.following.length <= MAX_USERNAME
+  ) {
+    state.following = r.following;
   }
   return state;
 }

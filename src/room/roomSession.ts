@@ -1,7 +1,7 @@
 /**
  * RoomSession: one room over the tab's socket, and the only thing that talks to the socket
  * for that room: join (and re-join with `since`), leave, chat sends with their outbox,
- * history pages, presence. The state it keeps is RoomState's.
+ * history pages, presence, classroom mode's requests. The state it keeps is RoomState's.
  */
 import type { Socket } from 'socket.io-client';
 
@@ -9,21 +9,44 @@ import { HISTORY_PAGE_SIZE } from '../limits';
 import {
   Ack,
   IClientToServerEvents,
+  IFollowOk,
+  IHandOk,
   IHistoryOk,
   IJoinOk,
   IOk,
+  IPollCreatedOk,
+  IPollOk,
   IPresenceState,
+  IProtocolError,
+  IRoleOk,
   ISendOk,
   IServerToClientEvents,
-  isAckError
+  isAckError,
+  Role
 } from '../protocol';
 import { newClientId } from '../util';
+import { pollError, snippetError } from './classroom';
 import { RoomState } from './roomState';
 
 type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
 
 /** How long to wait for an acknowledgement. */
 const ACK_TIMEOUT = 15000;
+
+/** The answer to a request that got none in ACK_TIMEOUT. */
+const TIMEOUT_ERROR: IProtocolError = { code: 'timeout', message: 'no answer from the server' };
+
+/** The answer to a request made while the room is not joined on a live connection. */
+const NOT_CONNECTED_ERROR: IProtocolError = {
+  code: 'not_connected',
+  message: 'not connected to the room'
+};
+
+/** The socket with an acknowledgement timeout: acks get an error first. */
+type TimedSocket = ReturnType<CollabSocket['timeout']>;
+
+/** An acknowledgement callback as `socket.timeout()` calls it: error first. */
+type TimedAck<T> = (err: Error | null, res: Ack<T>) => void;
 
 /**
  * Created and driven by CollabConnection, which routes the room's server events here and
@@ -221,7 +244,147 @@ export class RoomSession extends RoomState {
     return true;
   }
 
+  // ---- classroom mode (protocol 1.1) ----
+
+  raiseHand(raised: boolean, user?: string): Promise<IProtocolError | null> {
+    const payload: { room: string; raised: boolean; user?: string } = { room: this.name, raised };
+    if (user !== undefined && user !== this._you?.username) {
+      payload.user = user;
+    }
+    return this._request<IHandOk>(
+      (socket, ack) => socket.emit('hand', payload, ack),
+      res => this._applyHands(res.hands)
+    );
+  }
+
+  setRole(user: string, role: Role): Promise<IProtocolError | null> {
+    return this._request<IRoleOk>(
+      (socket, ack) => socket.emit('role', { room: this.name, user, role }, ack),
+      res => this._applyMember(res.user)
+    );
+  }
+
+  askToFollow(on: boolean): Promise<IProtocolError | null> {
+    return this._request<IFollowOk>(
+      (socket, ack) => socket.emit('follow', { room: this.name, on }, ack),
+      res => this._applyFollow(res.follow ?? null)
+    );
+  }
+
+  shareSnippet(code: string, language?: string, clientId?: string): Promise<IProtocolError | null> {
+    const invalid = snippetError(code, language);
+    if (invalid) {
+      return Promise.resolve(invalid);
+    }
+    const id = clientId || newClientId();
+    const payload: { room: string; code: string; language?: string; client_id: string } = {
+      room: this.name,
+      code,
+      client_id: id
+    };
+    if (language) {
+      payload.language = language;
+    }
+    return this._once(id, () =>
+      this._request<ISendOk>(
+        (socket, ack) => socket.emit('snippet', payload, ack),
+        res => this.onMessageEvent(res.message)
+      )
+    );
+  }
+
+  createPoll(
+    question: string,
+    options: string[],
+    clientId?: string
+  ): Promise<IProtocolError | null> {
+    const invalid = pollError(question, options);
+    if (invalid) {
+      return Promise.resolve(invalid);
+    }
+    const id = clientId || newClientId();
+    const payload = { room: this.name, question, options: [...options], client_id: id };
+    return this._once(id, () =>
+      this._request<IPollCreatedOk>(
+        (socket, ack) => socket.emit('poll', payload, ack),
+        res => {
+          // The message first: it logs the new poll; the ack's view then replaces its own.
+          this.onMessageEvent(res.message);
+          this._applyPoll(res.poll);
+        }
+      )
+    );
+  }
+
+  answerPoll(pollId: number, option: number): Promise<IProtocolError | null> {
+    return this._request<IPollOk>(
+      (socket, ack) =>
+        socket.emit('poll_answer', { room: this.name, poll_id: pollId, option }, ack),
+      res => this._applyPoll(res.poll)
+    );
+  }
+
+  closePoll(pollId: number): Promise<IProtocolError | null> {
+    return this._request<IPollOk>(
+      (socket, ack) => socket.emit('poll_close', { room: this.name, poll_id: pollId }, ack),
+      res => this._applyPoll(res.poll)
+    );
+  }
+
+  setStudentSnippets(on: boolean): Promise<IProtocolError | null> {
+    return this._request<IOk>(
+      (socket, ack) => socket.emit('classroom', { room: this.name, student_snippets: on }, ack),
+      () => this._applySettings(on)
+    );
+  }
+
   // ---- private ----
+
+  /**
+   * Emit a request with the acknowledgement timeout; resolves to null once `onOk` applied
+   * the answer, or to the refusal (a `timeout` error when no answer came, `not_connected`
+   * when the room is not joined on a live connection: nothing is sent then).
+   */
+  private _request<T>(
+    emit: (socket: TimedSocket, ack: TimedAck<T>) => void,
+    onOk: (res: T) => void
+  ): Promise<IProtocolError | null> {
+    const socket = this._socket();
+    if (this._disposed || !this._joined || !socket.connected) {
+      return Promise.resolve(NOT_CONNECTED_ERROR);
+    }
+    return new Promise(resolve => {
+      emit(socket.timeout(ACK_TIMEOUT), (err, res) => {
+        if (err) {
+          resolve(TIMEOUT_ERROR);
+        } else if (isAckError(res)) {
+          resolve(res.error);
+        } else {
+          if (!this._disposed) {
+            onOk(res);
+          }
+          resolve(null);
+        }
+      });
+    });
+  }
+
+  /**
+   * One request per client id at a time: several views of one widget forwarding the same
+   * Python request share the first one's answer (the server would dedupe them anyway).
+   */
+  private _once(
+    clientId: string,
+    start: () => Promise<IProtocolError | null>
+  ): Promise<IProtocolError | null> {
+    const running = this._inFlight.get(clientId);
+    if (running) {
+      return running;
+    }
+    const request = start().finally(() => this._inFlight.delete(clientId));
+    this._inFlight.set(clientId, request);
+    return request;
+  }
 
   private _emitSend(clientId: string): void {
     const socket = this._socket();
@@ -271,4 +434,5 @@ export class RoomSession extends RoomState {
   private _socket: () => CollabSocket;
   private _joining = false;
   private _retryTimer: number | null = null;
+  private _inFlight = new Map<string, Promise<IProtocolError | null>>();
 }

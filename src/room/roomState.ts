@@ -1,25 +1,41 @@
 /**
  * RoomState: what the tab knows of one room (members, messages, our pending sends,
- * others' presence, the event log) and how server events change it. No transport here:
- * RoomSession adds the socket (the abstract members below).
+ * others' presence, the event log, classroom mode) and how server events change it. No
+ * transport here: RoomSession adds the socket (the abstract members below).
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type {
+  IClassroomEvent,
+  IFollowEvent,
+  IFollowRequest,
+  IHand,
+  IHandEvent,
   IJoinedEvent,
   IJoinOk,
   ILeftEvent,
   IMember,
   IMessage,
+  IPoll,
+  IPollEvent,
   IPresenceEntry,
   IPresenceEvent,
   IProtocolError,
+  IRoleEvent,
   IUser,
-  IYou
+  IYou,
+  Role
 } from '../protocol';
 import type { Ack, IOk, IPresenceState } from '../protocol';
-import type { ILogEntry, IPendingMessage, IRoomSession, RoomChange } from '../tokens';
+import type {
+  IClassroomState,
+  ILogEntry,
+  IPendingMessage,
+  IRoomSession,
+  RoomChange
+} from '../tokens';
 import { displayName } from '../util';
+import { ClassroomState, IClassroomLogLine } from './classroom';
 import { diffMembers } from './members';
 import { MessageList } from './messageList';
 import { Outbox } from './outbox';
@@ -73,6 +89,12 @@ export abstract class RoomState implements IRoomSession {
   get presence(): ReadonlyMap<string, IPresenceEntry> {
     return this._presence;
   }
+  get classroom(): IClassroomState {
+    return this._classroom;
+  }
+  get role(): Role {
+    return this._you ? this._classroom.roleOf(this._you.username) : 'student';
+  }
 
   get changed(): ISignal<IRoomSession, RoomChange> {
     return this._changed;
@@ -89,6 +111,12 @@ export abstract class RoomState implements IRoomSession {
   get presenceChanged(): ISignal<IRoomSession, void> {
     return this._presenceChanged;
   }
+  get handChanged(): ISignal<IRoomSession, IHandEvent> {
+    return this._handChanged;
+  }
+  get pollChanged(): ISignal<IRoomSession, IPoll> {
+    return this._pollChanged;
+  }
 
   // ---- the transport's part (RoomSession) ----
 
@@ -98,6 +126,22 @@ export abstract class RoomState implements IRoomSession {
   abstract discard(clientId: string): void;
   abstract loadOlder(): Promise<void>;
   abstract sendPresence(state: IPresenceState | null, onAck?: (res: Ack<IOk>) => void): boolean;
+  abstract raiseHand(raised: boolean, user?: string): Promise<IProtocolError | null>;
+  abstract setRole(user: string, role: Role): Promise<IProtocolError | null>;
+  abstract askToFollow(on: boolean): Promise<IProtocolError | null>;
+  abstract shareSnippet(
+    code: string,
+    language?: string,
+    clientId?: string
+  ): Promise<IProtocolError | null>;
+  abstract createPoll(
+    question: string,
+    options: string[],
+    clientId?: string
+  ): Promise<IProtocolError | null>;
+  abstract answerPoll(pollId: number, option: number): Promise<IProtocolError | null>;
+  abstract closePoll(pollId: number): Promise<IProtocolError | null>;
+  abstract setStudentSnippets(on: boolean): Promise<IProtocolError | null>;
 
   /** Append a line to the room's log. */
   addLog(kind: string, text: string, ts: number = Date.now(), username?: string): void {
@@ -117,6 +161,7 @@ export abstract class RoomState implements IRoomSession {
 
   onMessageEvent(message: IMessage): void {
     if (this._addMessage(message)) {
+      this._notePoll(message);
       this._trimScrollback();
       this._changed.emit('messages');
       this._messageReceived.emit(message);
@@ -167,6 +212,51 @@ export abstract class RoomState implements IRoomSession {
     this._applyPresence(updates, false);
   }
 
+  // ---- classroom mode's server events (protocol 1.1) ----
+
+  /** A member's role changed: their member object is replaced. */
+  onRoleEvent(event: IRoleEvent): void {
+    if (this._applyMember(event?.user)) {
+      this._classroomLog(this._classroom.roleLine(event));
+    }
+  }
+
+  /** A hand was raised or lowered. */
+  onHandEvent(event: IHandEvent): void {
+    const line = this._classroom.applyHand(event);
+    if (!line) {
+      return;
+    }
+    this._classroomLog(line);
+    this._changed.emit('classroom');
+    this._handChanged.emit(event);
+  }
+
+  /** A teacher asked everyone to follow them, or stopped asking. */
+  onFollowEvent(event: IFollowEvent): void {
+    const line = this._classroom.applyFollow(event);
+    if (line) {
+      this._classroomLog(line);
+      this._changed.emit('classroom');
+    }
+  }
+
+  /** A poll's view changed (an answer, for teachers; its close, for everyone). */
+  onPollEvent(event: IPollEvent): void {
+    if (event?.poll) {
+      this._applyPoll(event.poll);
+    }
+  }
+
+  /** The room's classroom settings changed. */
+  onClassroomEvent(event: IClassroomEvent): void {
+    const { changed, line } = this._classroom.applySettings(event);
+    this._classroomLog(line);
+    if (changed) {
+      this._changed.emit('classroom');
+    }
+  }
+
   // ---- for RoomSession ----
 
   /** A (re-)join's answer: who is here (and who came and went meanwhile), presence, history. */
@@ -197,8 +287,79 @@ export abstract class RoomState implements IRoomSession {
       }
     }
     this._changed.emit('members');
+    // Before the history: poll cards find their polls.
+    this._classroom.applyJoin(res.classroom);
+    this._changed.emit('classroom');
     this._applyPresence(res.presence ?? [], true);
     this._mergeHistory(res, rejoin);
+  }
+
+  /** A member object from a `role` event or ack; false when malformed. */
+  protected _applyMember(user: IMember | undefined): boolean {
+    if (!user || typeof user.username !== 'string') {
+      return false;
+    }
+    const known = this._members.get(user.username);
+    if (known) {
+      this._members.set(user.username, { ...known, ...user });
+      this._changed.emit('members');
+    }
+    this._changed.emit('classroom');
+    return true;
+  }
+
+  /** The hands of a `hand` ack. */
+  protected _applyHands(hands: ReadonlyArray<IHand>): void {
+    if (this._classroom.setHands(hands)) {
+      this._changed.emit('classroom');
+    }
+  }
+
+  /** The follow request of a `follow` ack. */
+  protected _applyFollow(follow: IFollowRequest | null): void {
+    if (this._classroom.setFollow(follow)) {
+      this._changed.emit('classroom');
+    }
+  }
+
+  /** A poll's view from an event or an ack. */
+  protected _applyPoll(poll: IPoll): void {
+    const { changed, line } = this._classroom.setPoll(poll);
+    const kept = this._classroom.poll(poll.id);
+    if (changed && kept) {
+      this._classroomLog(line);
+      this._changed.emit('classroom');
+      this._pollChanged.emit(kept);
+    }
+  }
+
+  /** The settings of a `classroom` ack. */
+  protected _applySettings(studentSnippets: boolean): void {
+    if (this._classroom.applySettings({ student_snippets: studentSnippets }).changed) {
+      this._changed.emit('classroom');
+    }
+  }
+
+  /** A new live poll message: its poll gets a view (kept if an ack made one first). */
+  private _notePoll(message: IMessage): void {
+    if (message.kind !== 'poll') {
+      return;
+    }
+    const line = this._classroom.addPollMessage(message, this.role === 'teacher');
+    if (line) {
+      this._classroomLog(line);
+      this._changed.emit('classroom');
+      const poll = this._classroom.poll(message.seq);
+      if (poll) {
+        this._pollChanged.emit(poll);
+      }
+    }
+  }
+
+  private _classroomLog(line: IClassroomLogLine | null): void {
+    if (line) {
+      this.addLog(line.kind, line.text, Date.now(), line.username);
+    }
   }
 
   /** Apply presence entries (replacing everything with `reset`) and tell the listeners. */
@@ -277,10 +438,13 @@ export abstract class RoomState implements IRoomSession {
   protected _scrollback = MAX_SCROLLBACK;
   protected _log = new RoomLog();
   protected _presence = new Map<string, IPresenceEntry>();
+  protected _classroom = new ClassroomState(username => this._members.get(username));
   protected _disposed = false;
   protected _changed = new Signal<IRoomSession, RoomChange>(this);
   private _messageReceived = new Signal<IRoomSession, IMessage>(this);
   private _memberJoined = new Signal<IRoomSession, { user: IMember; ts: number }>(this);
   private _memberLeft = new Signal<IRoomSession, { user: IUser; ts: number }>(this);
   private _presenceChanged = new Signal<IRoomSession, void>(this);
+  private _handChanged = new Signal<IRoomSession, IHandEvent>(this);
+  private _pollChanged = new Signal<IRoomSession, IPoll>(this);
 }

@@ -1,18 +1,23 @@
 /**
  * The chat of the Room view: messages (older ones load on scrolling up), our pending ones,
- * the unread counter, and the compose box.
+ * the unread counter, and the compose box. Snippets and polls (classroom mode) show as cards.
  */
 import { MAX_TEXT_LENGTH } from '../limits';
 import type { IMessage } from '../protocol';
-import type { IPendingMessage, IRoomSession } from '../tokens';
+import type { IClassroomLab, IPendingMessage, IRoomSession } from '../tokens';
+import { studentsOf } from './classroomInfo';
 import { atBottom, h } from './dom';
 import { messageItem, pendingItem, updatePendingItem } from './messageItem';
+import { IPollCardContext, pollAction, pollCard, updatePollCard } from './pollCard';
+import { snippetAction, snippetCard } from './snippetCard';
 
 /** Pixels from the top that trigger loading older messages. */
 const TOP_SLACK = 48;
 
 export class ChatPane {
-  constructor() {
+  /** @param classroom classroom mode's JupyterLab side (a snippet's buttons), when present. */
+  constructor(classroom: IClassroomLab | null = null) {
+    this._classroom = classroom;
     this._older = h('div', { className: 'jp-CollabRoom-older', testid: 'older' });
     this._list = h('ol', {
       className: 'jp-CollabRoom-messageList',
@@ -70,6 +75,7 @@ export class ChatPane {
   setSession(session: IRoomSession | null): void {
     this._session = session;
     this._items.clear();
+    this._polls.clear();
     this._list.textContent = '';
     this._unreadCount = 0;
     this._maxSeq = 0;
@@ -121,6 +127,19 @@ export class ChatPane {
     this._setUnread(0);
   }
 
+  /** Bring the poll cards in line with the polls' views (only the cards that changed). */
+  renderCards(): void {
+    const session = this._session;
+    if (!session || this._polls.size === 0) {
+      return;
+    }
+    const polls = new Map(session.classroom.polls.map(p => [p.id, p]));
+    const ctx = this._cardContext(session);
+    for (const [seq, { el, message }] of this._polls) {
+      updatePollCard(el, message, polls.get(seq), ctx);
+    }
+  }
+
   dispose(): void {
     this._input.removeEventListener('keydown', this._onKeyDown);
     this._sendButton.removeEventListener('click', this._onSendClick);
@@ -148,6 +167,7 @@ export class ChatPane {
       if (!keys.has(key)) {
         el.remove();
         this._items.delete(key);
+        this._polls.delete(Number(key.slice(1)));
       }
     }
     let newFromOthers = 0;
@@ -158,7 +178,7 @@ export class ChatPane {
       if (w.message) {
         const own = w.message.user.username === you;
         if (!el) {
-          el = messageItem(w.message, own);
+          el = this._item(session, w.message, own);
           this._items.set(w.key, el);
           if (w.message.seq > this._maxSeq && !prepended) {
             newOwn = newOwn || own;
@@ -184,6 +204,40 @@ export class ChatPane {
       }
     }
     return { newFromOthers, newOwn };
+  }
+
+  /** A message's list item: a chat message, or a snippet or poll card. */
+  private _item(session: IRoomSession, m: IMessage, own: boolean): HTMLElement {
+    if (m.kind === 'snippet') {
+      return snippetCard(m, own, this._classroom);
+    }
+    if (m.kind === 'poll') {
+      const el = pollCard(m, own);
+      this._polls.set(m.seq, { el, message: m });
+      const poll = session.classroom.polls.find(p => p.id === m.seq);
+      updatePollCard(el, m, poll, this._cardContext(session));
+      return el;
+    }
+    return messageItem(m, own);
+  }
+
+  private _cardContext(session: IRoomSession): IPollCardContext {
+    const teacher = session.role === 'teacher';
+    return { teacher, students: teacher ? studentsOf(session) : [] };
+  }
+
+  /** A click on a snippet's or a poll's button. */
+  private _onCardAction(action: string, target: HTMLElement, li: HTMLElement): void {
+    const session = this._session;
+    const message = session?.messages.find(m => m.seq === Number(li.dataset.seq));
+    if (!session || !message) {
+      return;
+    }
+    if (action.startsWith('snippet-')) {
+      void snippetAction(action, li, message, this._classroom);
+    } else if (action.startsWith('poll-')) {
+      void pollAction(action, target, li, session);
+    }
   }
 
   private _setUnread(n: number): void {
@@ -233,10 +287,17 @@ export class ChatPane {
   };
 
   private _onListClick = (event: MouseEvent): void => {
-    const target = event.target as HTMLElement | null;
+    const target = (event.target as HTMLElement | null)?.closest<HTMLElement>('[data-action]');
     const action = target?.dataset.action;
-    const clientId = target?.closest<HTMLElement>('.jp-CollabRoom-message')?.dataset.clientId;
-    if (!action || !clientId || !this._session) {
+    const li = target?.closest<HTMLElement>('.jp-CollabRoom-message');
+    const clientId = li?.dataset.clientId;
+    if (!target || !action || !li || !clientId || !this._session) {
+      return;
+    }
+    if (action.startsWith('snippet-') || action.startsWith('poll-')) {
+      if (!(target as HTMLButtonElement).disabled) {
+        this._onCardAction(action, target, li);
+      }
       return;
     }
     if (action === 'retry') {
@@ -254,6 +315,9 @@ export class ChatPane {
   private _input: HTMLTextAreaElement;
   private _sendButton: HTMLButtonElement;
   private _items = new Map<string, HTMLElement>();
+  /** The poll cards shown, by seq. */
+  private _polls = new Map<number, { el: HTMLElement; message: IMessage }>();
+  private _classroom: IClassroomLab | null;
   private _unreadCount = 0;
   private _maxSeq = 0;
 }

@@ -79,3 +79,33 @@ export function section(className: string, title: string, body: HTMLElement): HT
     body
   );
 }
+
+/** A small text button of the classroom controls (`data-action` for delegated clicks). */
+export function smallButton(
+  testid: string,
+  text: string,
+  props: { action?: string; title?: string; className?: string } = {}
+): HTMLButtonElement {
+  const attrs: Record<string, string> = { type: 'button' };
+  if (props.action) {
+    attrs['data-action'] = props.action;
+  }
+  if (props.title) {
+    attrs.title = props.title;
+  }
+  const className = `jp-CollabClass-button${props.className ? ` ${props.className}` : ''}`;
+  return h('button', { className, testid, text, attrs });
+}
+
+/**
+ * Keep notebook shortcuts (Shift+Enter runs a cell, 'a' inserts one, ...) out of a text field
+ * of the Room view.
+ */
+export function keepKeys(field: HTMLElement): void {
+  field.setAttribute('data-lm-suppress-shortcuts', 'true');
+  field.addEventListener('keydown', stopPropagation);
+}
+
+function stopPropagation(event: Event): void {
+  event.stopPropagation();
+}

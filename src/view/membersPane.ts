@@ -1,17 +1,29 @@
 /**
  * The members list of the Room view: one row per person, with where they are (notebook,
- * cell, line, idle/away); a click on a location goes there.
+ * cell, line, idle/away); a click on a location goes there. In classroom mode: a teacher
+ * badge, raised hands, "Follow", and for teachers "Make teacher/student" and "Lower hand".
  */
-import type { IMember } from '../protocol';
-import type { ICollabPresence, IRoomSession } from '../tokens';
+import type { IMember, IProtocolError, Role } from '../protocol';
+import type { IClassroomLab, ICollabPresence, IRoomSession } from '../tokens';
 import { displayName } from '../util';
-import { avatar, h, section } from './dom';
+import { errorText, followingOf } from './classroomInfo';
+import { avatar, h, section, smallButton } from './dom';
 import { describeLocation, latestByUser } from './locations';
 
 export class MembersPane {
-  /** @param presence cursor presence, when the app has it (else no locations). */
-  constructor(presence: ICollabPresence | null) {
+  /**
+   * @param presence cursor presence, when the app has it (else no locations).
+   * @param classroom classroom mode's JupyterLab side (else no "Follow").
+   * @param onError shows a refused classroom request.
+   */
+  constructor(
+    presence: ICollabPresence | null,
+    classroom: IClassroomLab | null = null,
+    onError: (text: string) => void = () => undefined
+  ) {
     this._presence = presence;
+    this._classroom = classroom;
+    this._onError = onError;
     this._list = h('ul', {
       className: 'jp-CollabRoom-memberList',
       testid: 'members',
@@ -44,10 +56,51 @@ export class MembersPane {
       this._list.appendChild(memberRow(m, m.username === you));
     }
     this.renderLocations();
+    this.renderClassroom();
+  }
+
+  /**
+   * Update each row's classroom parts (role badge, raised hand, buttons): only the rows whose
+   * parts changed. Depends on the classroom state, the presence (who follows whom) and whom
+   * this tab follows.
+   */
+  renderClassroom(): void {
+    const session = this._session;
+    if (!session) {
+      return;
+    }
+    const classroom = session.classroom;
+    const you = session.you?.username ?? null;
+    const viewerTeacher = session.role === 'teacher';
+    const following = this._classroom?.following ?? null;
+    const presence = Array.from(session.presence.values());
+    for (const row of Array.from(this._list.children) as HTMLElement[]) {
+      const username = row.dataset.username ?? '';
+      const m = session.members.find(x => x.username === username);
+      if (!m) {
+        continue;
+      }
+      const parts: IRowClassroom = {
+        available: classroom.available,
+        isYou: username === you,
+        role: classroom.roleOf(username),
+        hand: classroom.hands.some(x => x.user === username),
+        viewerTeacher,
+        canFollow: this._classroom !== null,
+        following: following?.room === session.name && following.username === username,
+        followsYou: you !== null && followingOf(presence, username) === you
+      };
+      const key = JSON.stringify(parts);
+      if (row.dataset.classroomKey !== key) {
+        row.dataset.classroomKey = key;
+        renderRowClassroom(row, m, parts);
+      }
+    }
   }
 
   /** Update each row's "where" line (only the rows whose line changed). */
   renderLocations(): void {
+    this.renderClassroom(); // who follows whom comes with the presence
     const session = this._session;
     const presence = this._presence;
     if (!session || !presence) {
@@ -103,6 +156,11 @@ export class MembersPane {
 
   private _onClick = (event: MouseEvent): void => {
     const target = event.target as HTMLElement | null;
+    const action = target?.closest<HTMLButtonElement>('[data-action]');
+    if (action && action.dataset.action !== 'jump') {
+      this._onAction(action);
+      return;
+    }
     const button = target?.closest<HTMLButtonElement>('[data-action=jump]');
     const row = button?.closest<HTMLElement>('.jp-CollabRoom-member');
     const session = this._session;
@@ -115,9 +173,144 @@ export class MembersPane {
     }
   };
 
+  /** A classroom button of a row: follow, stop following, change a role, lower a hand. */
+  private _onAction(button: HTMLButtonElement): void {
+    const session = this._session;
+    const username = button.closest<HTMLElement>('.jp-CollabRoom-member')?.dataset.username;
+    if (!session || !username || button.disabled) {
+      return;
+    }
+    switch (button.dataset.action) {
+      case 'follow':
+        this._classroom?.follow({ session, username });
+        break;
+      case 'unfollow':
+        this._classroom?.follow(null);
+        break;
+      case 'make-teacher':
+      case 'make-student': {
+        const role: Role = button.dataset.action === 'make-teacher' ? 'teacher' : 'student';
+        void this._request(button, session.setRole(username, role));
+        break;
+      }
+      case 'lower-hand':
+        void this._request(button, session.raiseHand(false, username));
+        break;
+    }
+  }
+
+  /** Wait for a request with its button disabled; show a refusal. */
+  private async _request(
+    button: HTMLButtonElement,
+    request: Promise<IProtocolError | null>
+  ): Promise<void> {
+    button.disabled = true;
+    const error = await request;
+    button.disabled = false;
+    if (error) {
+      this._onError(errorText(error));
+    }
+  }
+
   private _presence: ICollabPresence | null;
+  private _classroom: IClassroomLab | null;
+  private _onError: (text: string) => void;
   private _session: IRoomSession | null = null;
   private _list: HTMLElement;
+}
+
+/** What a member row shows of classroom mode (its JSON is the row's render key). */
+interface IRowClassroom {
+  available: boolean;
+  isYou: boolean;
+  role: Role;
+  hand: boolean;
+  viewerTeacher: boolean;
+  /** This tab can follow (JupyterLab's classroom side is there). */
+  canFollow: boolean;
+  /** This tab follows the member. */
+  following: boolean;
+  /** The member follows the viewer (so the viewer may not follow them). */
+  followsYou: boolean;
+}
+
+/** Fill a row's badges and buttons. */
+function renderRowClassroom(row: HTMLElement, m: IMember, p: IRowClassroom): void {
+  const tags = row.querySelector<HTMLElement>('.jp-CollabClass-memberTags');
+  const actions = row.querySelector<HTMLElement>('.jp-CollabClass-memberActions');
+  if (!tags || !actions) {
+    return;
+  }
+  tags.textContent = '';
+  actions.textContent = '';
+  row.dataset.role = p.available ? p.role : '';
+  row.classList.toggle('jp-mod-hand', p.available && p.hand);
+  if (!p.available) {
+    actions.hidden = true;
+    return;
+  }
+  const name = displayName(m);
+  if (p.role === 'teacher') {
+    tags.appendChild(
+      h('span', {
+        className: 'jp-CollabClass-badge',
+        testid: 'collab-member-teacher',
+        text: 'teacher'
+      })
+    );
+  }
+  if (p.hand) {
+    tags.appendChild(
+      h('span', {
+        className: 'jp-CollabClass-hand',
+        testid: 'collab-member-hand',
+        text: '✋',
+        attrs: { title: `${name} raised a hand`, 'aria-label': 'raised a hand', role: 'img' }
+      })
+    );
+  }
+  if (!p.isYou && p.canFollow) {
+    actions.appendChild(followButton(name, p));
+  }
+  if (!p.isYou && p.viewerTeacher) {
+    const makeTeacher = p.role !== 'teacher';
+    actions.appendChild(
+      smallButton('collab-member-role', makeTeacher ? 'Make teacher' : 'Make student', {
+        action: makeTeacher ? 'make-teacher' : 'make-student',
+        title: makeTeacher ? `Make ${name} a teacher of this room` : `Make ${name} a student`
+      })
+    );
+    if (p.hand) {
+      actions.appendChild(
+        smallButton('collab-member-lower-hand', 'Lower hand', {
+          action: 'lower-hand',
+          title: `Lower ${name}'s hand`
+        })
+      );
+    }
+  }
+  actions.hidden = actions.childElementCount === 0;
+}
+
+function followButton(name: string, p: IRowClassroom): HTMLButtonElement {
+  if (p.following) {
+    const b = smallButton('collab-member-follow', 'Following', {
+      action: 'unfollow',
+      title: `Stop following ${name}`,
+      className: 'jp-mod-active'
+    });
+    b.setAttribute('aria-pressed', 'true');
+    return b;
+  }
+  const b = smallButton('collab-member-follow', 'Follow', {
+    action: 'follow',
+    title: p.followsYou
+      ? `${name} follows you: two people cannot follow each other`
+      : `Follow ${name}: open their notebook and keep their cell in view`
+  });
+  b.setAttribute('aria-pressed', 'false');
+  b.disabled = p.followsYou;
+  return b;
 }
 
 function memberRow(m: IMember, isYou: boolean): HTMLElement {
@@ -127,11 +320,14 @@ function memberRow(m: IMember, isYou: boolean): HTMLElement {
   const line = h('div', { className: 'jp-CollabRoom-memberLine' }, name);
   const where = h('div', { className: 'jp-CollabRoom-where', testid: 'member-location' });
   where.hidden = true;
-  row.append(avatar(m), h('div', { className: 'jp-CollabRoom-memberMain' }, line, where));
+  const actions = h('div', { className: 'jp-CollabClass-memberActions' });
+  actions.hidden = true;
+  row.append(avatar(m), h('div', { className: 'jp-CollabRoom-memberMain' }, line, where, actions));
   if (isYou) {
     row.classList.add('jp-mod-you');
     line.appendChild(h('span', { className: 'jp-CollabRoom-you', text: '(you)' }));
   }
+  line.appendChild(h('span', { className: 'jp-CollabClass-memberTags' }));
   if (m.sessions > 1) {
     line.appendChild(
       h('span', {

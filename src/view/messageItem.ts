@@ -14,6 +14,12 @@ export function messageItem(m: IMessage, own: boolean): HTMLElement {
   if (own) {
     li.classList.add('jp-mod-own');
   }
+  li.append(messageMeta(m, own), messageText(m.text));
+  return li;
+}
+
+/** A confirmed message's line of avatar, author, time and "(you)". */
+export function messageMeta(m: IMessage, own: boolean): HTMLElement {
   const author = h('span', { className: 'jp-CollabRoom-author', text: displayName(m.user) });
   const color = safeColor(m.user.color);
   if (color) {
@@ -28,8 +34,7 @@ export function messageItem(m: IMessage, own: boolean): HTMLElement {
   if (own) {
     meta.appendChild(h('span', { className: 'jp-CollabRoom-you', text: '(you)' }));
   }
-  li.append(meta, messageText(m.text));
-  return li;
+  return meta;
 }
 
 /** One of our messages the server has not confirmed; `you` once known. */

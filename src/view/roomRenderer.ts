@@ -1,8 +1,10 @@
 /**
- * RoomRenderer: one view of a room, composed of five panes (header, members, chat, log and
- * the collapsed Network pane), each re-rendered on the session changes that concern it.
+ * RoomRenderer: one view of a room, composed of its panes (header, classroom mode, members,
+ * chat, the teacher's panel, log and the collapsed Network pane), each re-rendered on the
+ * session changes that concern it.
  */
 import type {
+  IClassroomLab,
   ICollabConnection,
   ICollabPresence,
   IRoomSession,
@@ -10,6 +12,7 @@ import type {
   TransportMode
 } from '../tokens';
 import { ChatPane } from './chatPane';
+import { ClassroomPane } from './classroomPane';
 import { h } from './dom';
 import { HeaderPane } from './headerPane';
 import { LogPane } from './logPane';
@@ -22,13 +25,16 @@ export class RoomRenderer {
    * @param connection the tab's connection (its state shows in the header).
    * @param presence cursor presence, when the app has it (share switch, locations).
    * @param onTransport the Network pane's transport switch (default: switch the connection).
+   * @param classroom classroom mode's JupyterLab side (insert a snippet, follow), when present.
    */
   constructor(
     host: HTMLElement,
     connection: ICollabConnection,
     presence: ICollabPresence | null = null,
-    onTransport: (mode: TransportMode) => void = mode => connection.setTransportMode(mode)
+    onTransport: (mode: TransportMode) => void = mode => connection.setTransportMode(mode),
+    classroom: IClassroomLab | null = null
   ) {
+    this._classroom = classroom;
     this._host = host;
     this._connection = connection;
     this._presence = presence;
@@ -40,22 +46,28 @@ export class RoomRenderer {
         this._presence.setSharing(this._session.name, on);
       }
     });
-    this._members = new MembersPane(presence);
-    this._chat = new ChatPane();
+    this._classroomPane = new ClassroomPane(connection, presence, classroom);
+    this._members = new MembersPane(presence, classroom, text =>
+      this._classroomPane.showError(text)
+    );
+    this._chat = new ChatPane(classroom);
     this._log = new LogPane();
     this._network = new NetworkPane(connection, onTransport);
     host.append(
       this._header.node,
+      this._classroomPane.node,
       h('div', { className: 'jp-CollabRoom-body' }, this._members.node, this._chat.node),
+      this._classroomPane.teacherNode,
       this._log.node,
       this._network.node
     );
-    connection.statusChanged.connect(this._renderHeader, this);
+    connection.statusChanged.connect(this._onStatus, this);
     if (presence) {
       presence.localChanged.connect(this._renderLocations, this);
       presence.sharingChanged.connect(this._onSharingChanged, this);
       presence.notebooksChanged.connect(this._renderLocations, this);
     }
+    classroom?.followingChanged.connect(this._onFollowing, this);
     this._renderHeader();
   }
 
@@ -64,6 +76,7 @@ export class RoomRenderer {
     this._unwatch();
     this._session = session;
     this._chat.setSession(session);
+    this._classroomPane.setSession(session);
     this._log.clear();
     session.changed.connect(this._onChanged, this);
     session.presenceChanged.connect(this._renderLocations, this);
@@ -90,15 +103,17 @@ export class RoomRenderer {
     }
     this._disposed = true;
     this._unwatch();
-    this._connection.statusChanged.disconnect(this._renderHeader, this);
+    this._connection.statusChanged.disconnect(this._onStatus, this);
     if (this._presence) {
       this._presence.localChanged.disconnect(this._renderLocations, this);
       this._presence.sharingChanged.disconnect(this._onSharingChanged, this);
       this._presence.notebooksChanged.disconnect(this._renderLocations, this);
     }
+    this._classroom?.followingChanged.disconnect(this._onFollowing, this);
     this._header.dispose();
     this._members.dispose();
     this._chat.dispose();
+    this._classroomPane.dispose();
     this._network.dispose();
     this._session = null;
   }
@@ -116,6 +131,14 @@ export class RoomRenderer {
       case 'members':
         this._members.render(this._session);
         this._renderHeader();
+        // Roles come with the members: what the classroom parts show may change.
+        this._classroomPane.render();
+        this._chat.renderCards();
+        break;
+      case 'classroom':
+        this._classroomPane.render();
+        this._members.renderClassroom();
+        this._chat.renderCards();
         break;
       case 'state':
         this._renderHeader();
@@ -139,6 +162,18 @@ export class RoomRenderer {
 
   private _renderLocations(): void {
     this._members.renderLocations();
+    this._classroomPane.renderPresence();
+  }
+
+  private _onStatus(): void {
+    this._renderHeader();
+    this._classroomPane.renderPresence(); // the own-copy offer depends on the server kind
+  }
+
+  /** Whom this tab follows changed: the members' Follow buttons and the follow request. */
+  private _onFollowing(): void {
+    this._members.renderClassroom();
+    this._classroomPane.renderPresence();
   }
 
   private _onSharingChanged(_: ICollabPresence, room: string): void {
@@ -151,8 +186,10 @@ export class RoomRenderer {
   private _host: HTMLElement;
   private _connection: ICollabConnection;
   private _presence: ICollabPresence | null;
+  private _classroom: IClassroomLab | null;
   private _session: IRoomSession | null = null;
   private _header: HeaderPane;
+  private _classroomPane: ClassroomPane;
   private _members: MembersPane;
   private _chat: ChatPane;
   private _log: LogPane;
