@@ -1,5 +1,6 @@
-"""The course (notebooks/0*.ipynb): each notebook runs top to bottom in a plain kernel, without
-an error and within its time limit, and every notebook of notebooks/ is stored clean.
+"""The course (notebooks/0*.ipynb) and the teacher guide: each notebook runs top to bottom in a
+plain kernel, without an error and within its time limit, and every notebook of notebooks/ is
+stored clean.
 
 The notebooks start their own servers on 127.0.0.1 and stop them at the end; the ``Room`` cells
 only create the widget's model here (no front end), which must work too. Running them in
@@ -25,6 +26,10 @@ COURSE = [
     "03_proof_of_life.ipynb",
     "04_where_it_sits.ipynb",
 ]
+#: Guides that run top to bottom too (their Room cells without a front end, as here).
+GUIDES = ["teacher_guide.ipynb"]
+#: Every notebook executed here.
+EXECUTED = COURSE + GUIDES
 #: Seconds one cell may take, and a whole notebook (kernel start included).
 CELL_TIMEOUT = 60
 NOTEBOOK_LIMIT = 60
@@ -42,7 +47,7 @@ def test_the_course_is_there() -> None:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("name", COURSE, ids=lambda name: name.split("_")[0])
+@pytest.mark.parametrize("name", EXECUTED, ids=lambda name: name.split("_")[0])
 def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
     copy = tmp_path / name
     shutil.copy(NOTEBOOKS / name, copy)
@@ -91,7 +96,7 @@ def test_notebook_is_stored_clean(path: Path) -> None:
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
-@pytest.mark.parametrize("name", COURSE, ids=lambda name: name.split("_")[0])
+@pytest.mark.parametrize("name", EXECUTED, ids=lambda name: name.split("_")[0])
 def test_notebook_talks_to_localhost_only(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     for i, cell in code_cells(nb):
