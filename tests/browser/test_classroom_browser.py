@@ -18,10 +18,20 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .conftest import NewUser
-from .lab import ARTIFACTS, REPO, Lab, me, open_notebook, room_view, run_cell, wait_connected
+from .lab import (
+    ARTIFACTS,
+    REPO,
+    Lab,
+    kernel_output,
+    me,
+    open_notebook,
+    room_view,
+    run_cell,
+    wait_connected,
+)
 
 NOTEBOOK = "classroom_test.ipynb"
-ROOM = "classroom-test"
+ROOM = NOTEBOOK  # Room() without a name: the room is named after the notebook's path
 CELL_ROOM = 1
 #: Tall code cells, so that three cells down is out of view.
 TALL_CELLS = 14
@@ -49,7 +59,7 @@ def notebook_json() -> dict[str, object]:
                 "id": "room-cell",
                 "metadata": {},
                 "outputs": [],
-                "source": [f'from collab_widget import Room\nroom = Room("{ROOM}")\nroom'],
+                "source": ["from collab_widget import Room\nroom = Room()\nroom"],
             },
             *tall,
         ],
@@ -278,3 +288,52 @@ def test_a_poll_shows_the_right_tally_at_the_teacher(klass: Class):
     teacher_card.get_by_test_id("collab-poll-close").click()
     ana_card = klass.view(klass.ana).get_by_test_id("collab-poll").last
     expect(ana_card.get_by_test_id("collab-poll-count")).to_have_text(["1", "1"])
+
+
+def test_a_student_makes_an_own_copy_that_stays_in_the_room_and_speaks_python(
+    klass: Class, lab: Lab
+):
+    ana, teacher = klass.ana, klass.teacher
+    view = klass.view(ana)
+    view.scroll_into_view_if_needed()
+    offer = view.get_by_test_id("collab-own-copy")
+    expect(offer).to_be_visible()  # two others have this notebook open on this server
+    expect(offer).to_contain_text("2 others")
+    expect(klass.view(teacher).get_by_test_id("collab-own-copy")).not_to_be_visible()
+    offer.get_by_test_id("collab-own-copy-make").click()
+
+    # The copy opens in ana's JupyterLab under a name with hers.
+    ana.wait_for_function(
+        """original => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          return panel && panel.context && panel.context.path !== original
+            && panel.context.path.startsWith('classroom_test-');
+        }""",
+        arg=NOTEBOOK,
+        timeout=30_000,
+    )
+    copy = ana.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    assert (lab.root / copy).exists()
+    assert json.loads((lab.root / copy).read_text())["metadata"]["collab_widget"] == {"room": ROOM}
+    # The page helpers look at the first notebook of a page: load the copy alone.
+    open_notebook(ana, lab, copy, "classroom-ana-copy")
+    run_cell(ana, CELL_ROOM)
+    copy_view = room_view(ana, CELL_ROOM)
+    wait_connected(copy_view)
+    expect(copy_view.get_by_test_id("room-name")).to_have_text(ROOM)  # the same room
+    expect(copy_view.get_by_test_id("member-count")).to_have_text("3 members")
+
+    # The copy has a kernel of its own: the Python API speaks through ana's tab.
+    assert kernel_output(ana, "print(room.role)").strip() == "student"
+    kernel_output(ana, "room.raise_hand()")
+    queue = klass.view(teacher).get_by_test_id("collab-hand-queue")
+    expect(
+        queue.get_by_test_id("collab-hand-item").filter(has_text=klass.names["ana"])
+    ).to_be_visible()
+    # The front end writes the room's state back to the kernel between executions.
+    for _ in range(20):
+        hands = kernel_output(ana, "print([h['user'] for h in room.hands])")
+        if klass.users["ana"] in hands:
+            break
+        ana.wait_for_timeout(250)
+    assert klass.users["ana"] in hands
