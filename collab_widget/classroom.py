@@ -13,9 +13,9 @@ the user the server authenticated, never against what the client claims.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .identity import UserInfo
 from .limits import KEPT_CLOSED_POLLS, MAX_OPEN_POLLS
@@ -23,6 +23,7 @@ from .protocol import ProtocolError
 
 TEACHER = "teacher"
 STUDENT = "student"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,17 @@ class Poll:
         }
 
     @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Poll:
+        """The poll a stored ``kind: "poll"`` message asks (by its sender, at its time)."""
+        return cls(
+            id=message["seq"],
+            question=message["text"],
+            options=list(message["options"]),
+            by=message["user"]["username"],
+            ts=message["ts"],
+        )
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> Poll:
         return cls(
             id=int(data["id"]),
@@ -138,6 +150,8 @@ class Classroom:
     :param follow: a teacher's "follow me" request ``{user, ts}``, or None.
     :param student_snippets: whether students may share snippets.
     :param polls: by id: the open polls and the newest closed ones.
+    :param pruned_below: the highest id of a closed poll no longer kept (a poll with an id up
+        to it that is not in ``polls`` is closed and gone, never asked again).
     """
 
     roles: dict[str, str] = field(default_factory=dict)
@@ -146,6 +160,7 @@ class Classroom:
     follow: dict[str, Any] | None = None
     student_snippets: bool = False
     polls: dict[int, Poll] = field(default_factory=dict)
+    pruned_below: int = 0
 
     # -- roles -------------------------------------------------------------------------------
     def role_of(self, username: str) -> str:
@@ -245,15 +260,19 @@ class Classroom:
                 "too_many_polls", f"a room has at most {MAX_OPEN_POLLS} open polls: close one"
             )
 
-    def add_poll(self, poll: Poll) -> Poll:
-        """Keep a poll just stored as a message (``id`` = its ``seq``; a resend keeps the
-        first)."""
+    def add_poll(self, poll: Poll) -> Poll | None:
+        """Keep a poll stored as a message (``id`` = its ``seq``): a resend, or a poll known
+        already, keeps the first; one closed and pruned since is not asked again (None)."""
+        if poll.id not in self.polls and poll.id <= self.pruned_below:
+            return None
         kept = self.polls.setdefault(poll.id, poll)
         self._prune()
         return kept
 
     def poll(self, poll_id: int) -> Poll:
         poll = self.polls.get(poll_id)
+        if poll is None and poll_id <= self.pruned_below:
+            raise ProtocolError("poll_closed", "this poll is closed")
         if poll is None:
             raise ProtocolError("unknown_poll", f"no poll {poll_id} in this room")
         return poll
@@ -284,9 +303,11 @@ class Classroom:
         return [self.polls[i].view(username, teacher) for i in sorted(self.polls)]
 
     def _prune(self) -> None:
+        """Keep the newest (highest id) closed polls only."""
         closed = sorted(i for i, p in self.polls.items() if p.closed)
         for poll_id in closed[:-KEPT_CLOSED_POLLS] if KEPT_CLOSED_POLLS else closed:
             del self.polls[poll_id]
+            self.pruned_below = max(self.pruned_below, poll_id)
 
     # -- what a member sees ------------------------------------------------------------------
     def view(self, username: str, policy: TeacherPolicy) -> dict[str, Any]:
@@ -312,6 +333,7 @@ class Classroom:
             "follow": self.follow,
             "student_snippets": self.student_snippets,
             "polls": [p.to_json() for p in self.polls.values()],
+            "pruned_below": self.pruned_below,
         }
 
     @classmethod
@@ -325,4 +347,16 @@ class Classroom:
             follow=data.get("follow"),
             student_snippets=bool(data.get("student_snippets")),
             polls={int(p["id"]): Poll.from_json(p) for p in data.get("polls", [])},
+            pruned_below=int(data.get("pruned_below", 0)),
         )
+
+
+def apply_change(
+    doc: dict[str, Any] | None, change: Callable[[Classroom], T]
+) -> tuple[dict[str, Any] | None, T]:
+    """Run ``change`` on the state stored as ``doc``: the new doc (None when nothing changed,
+    so nothing is written) and what ``change`` returned. What a store's atomic update calls."""
+    before = Classroom.from_json(doc)
+    state = Classroom.from_json(doc)
+    result = change(state)
+    return (None if state == before else state.to_json()), result

@@ -14,10 +14,12 @@ share one store without handing out a number twice.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 Message = dict[str, Any]
+T = TypeVar("T")
 
 #: The fields every Message has; any other (protocol 1.1: ``kind``, ``language``,
 #: ``options``) is stored with it as given.
@@ -147,16 +149,25 @@ class BaseHistoryStore(ABC):
 
     async def load_classroom(self, room: str) -> dict[str, Any] | None:
         """A room's classroom state (:meth:`Classroom.to_json
-        <collab_widget.classroom.Classroom.to_json>`), or None when none was saved.
+        <collab_widget.classroom.Classroom.to_json>`), or None when none was stored.
 
         :param room: the room name.
         """
         return self._classrooms.get(room)
 
-    async def save_classroom(self, room: str, doc: dict[str, Any]) -> None:
-        """Replace a room's classroom state durably (a small JSON-able dict).
+    async def update_classroom(
+        self, room: str, change: Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, T]]
+    ) -> T:
+        """Change a room's classroom state in one atomic step (several processes sharing the
+        store must not overwrite each other's changes).
 
         :param room: the room name.
-        :param doc: the state to keep.
+        :param change: called with the stored state (None: none yet), synchronously and maybe
+            on another thread; returns the new state (None: unchanged, nothing written) and
+            what to return. What it raises is raised, and nothing is written.
+        :raises StoreBusy: another writer held the store longer than :attr:`busy_timeout`.
         """
-        self._classrooms[room] = doc
+        doc, result = change(self._classrooms.get(room))
+        if doc is not None:
+            self._classrooms[room] = doc
+        return result

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .backend import Joined, RoomBackend, T, now_ms
-from .classroom import Classroom
+from .classroom import Classroom, apply_change
 from .fanout import Frame
 from .history import BaseHistoryStore, Message, StoreBusy
 from .protocol import ProtocolError, SendRequest
@@ -56,10 +55,6 @@ class LocalBackend(RoomBackend):
         self.registry = RoomRegistry(max_rooms_per_session, history_limit, empty_room_grace)
         self._loading: dict[str, asyncio.Future[Room | None]] = {}
         self._inflight: dict[tuple[str, str, str], asyncio.Future[Message | None]] = {}
-        # Classroom states read from the store (the most recently used rooms'), and one lock
-        # per room so that its changes apply one after the other.
-        self._classrooms: OrderedDict[str, Classroom] = OrderedDict()
-        self._class_locks: dict[str, asyncio.Lock] = {}
 
     # -- membership --------------------------------------------------------------------------
     async def join(self, session: Session, name: str, since: int | None, page: int) -> Joined:
@@ -246,41 +241,32 @@ class LocalBackend(RoomBackend):
         return ProtocolError("unavailable", "the history store is unavailable")
 
     # -- classroom state ---------------------------------------------------------------------
-    #: How many rooms' classroom states are kept in memory.
-    classroom_cache = 1000
+    # Kept in the store, not cached: the store changes it atomically (several processes may
+    # share it); reads go to its reader, which never waits for writes.
 
     async def classroom(self, room: str) -> Classroom:
-        return Classroom.from_json((await self._classroom(room)).to_json())
-
-    async def _classroom(self, room: str) -> Classroom:
-        cached = self._classrooms.get(room)
-        if cached is None:
-            try:
-                doc = await self.store.load_classroom(room)
-            except Exception as error:
-                self.log.exception("collab: reading the classroom state of %r failed", room)
-                raise ProtocolError("unavailable", "the history store is unavailable") from error
-            cached = self._classrooms.setdefault(room, Classroom.from_json(doc))
-        self._classrooms.move_to_end(room)
-        while len(self._classrooms) > self.classroom_cache:
-            self._classrooms.popitem(last=False)
-        return cached
+        try:
+            doc = await self.store.load_classroom(room)
+        except Exception as error:
+            self.log.exception("collab: reading the classroom state of %r failed", room)
+            raise ProtocolError("unavailable", "the history store is unavailable") from error
+        return Classroom.from_json(doc)
 
     async def update_classroom(self, room: str, change: Callable[[Classroom], T]) -> T:
-        lock = self._class_locks.setdefault(room, asyncio.Lock())
-        async with lock:
-            before = (await self._classroom(room)).to_json()
-            state = Classroom.from_json(before)
-            result = change(state)
-            after = state.to_json()
-            if after != before:
-                try:
-                    await self.store.save_classroom(room, after)
-                except Exception as error:
-                    self.log.exception("collab: storing the classroom state of %r failed", room)
-                    raise ProtocolError("unavailable", "the change could not be stored") from error
-                self._classrooms[room] = state
-        return result
+        # A read first: a change that changes nothing (a check) never waits for the write lock.
+        after, result = apply_change((await self.classroom(room)).to_json(), change)
+        if after is None:
+            return result
+        try:
+            return await self.store.update_classroom(room, lambda doc: apply_change(doc, change))
+        except ProtocolError:
+            raise
+        except StoreBusy as error:
+            self.log.warning("collab: a classroom change in %r was not stored: %s", room, error)
+            raise ProtocolError("unavailable", "the history store is busy; retry") from error
+        except Exception as error:
+            self.log.exception("collab: storing the classroom state of %r failed", room)
+            raise ProtocolError("unavailable", "the change could not be stored") from error
 
     # -- delivery ----------------------------------------------------------------------------
     async def enter(self, session: Session, key: str) -> None:

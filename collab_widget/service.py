@@ -18,7 +18,7 @@ from typing import Any
 
 from . import protocol
 from .backend import RoomBackend, now_ms
-from .classroom import Classroom, Poll, TeacherPolicy
+from .classroom import TEACHER, Classroom, Poll, T, TeacherPolicy
 from .fanout import Frame, event_frame
 from .history import Message
 from .identity import IdentityResolver
@@ -31,6 +31,9 @@ from .settings import ServiceSettings
 
 #: The protocol version the join acknowledgement names (1.1: classroom mode).
 PROTOCOL_VERSION = "1.1"
+#: Seconds a join waits for its role to be stored before it goes on without (see
+#: ``CollabService._store_arrival``).
+ARRIVAL_WAIT = 0.25
 
 
 def _arrived(
@@ -62,9 +65,9 @@ class CollabService(SocketService):
         super().__init__(settings, identify, log, on_activity, transports)
         self.backend = backend
         self.presence = PresenceHub()
-        self.policy = TeacherPolicy(
-            frozenset(settings.teachers), frozenset(settings.teacher_groups)
-        )
+        # Groups count only where this service knows them (a JupyterHub's class service).
+        groups = settings.teacher_groups if self.knows_groups else []
+        self.policy = TeacherPolicy(frozenset(settings.teachers), frozenset(groups))
         self._ticker: asyncio.Task[None] | None = None
         backend.set_server(self.sio, self.fanout)
         backend.on_presence = self._set_presence
@@ -110,10 +113,70 @@ class CollabService(SocketService):
             "classroom": self._classroom_settings,
         }
 
+    #: Whether :meth:`groups_of` knows users' groups (``teacher_groups`` applies).
+    knows_groups = False
+
     def groups_of(self, session: Session) -> frozenset[str]:
         """The groups of a session's user (a JupyterHub's; none on one server)."""
         del session
         return frozenset()
+
+    async def _store_arrival(self, session: Session, room: str, expected: Classroom) -> Classroom:
+        """Store the role a join gives (a room's first person, a configured teacher): the
+        stored state, or, when storing takes longer than :data:`ARRIVAL_WAIT` (another
+        process holds the store's write lock), the ``expected`` one: the join goes on, the
+        write finishes in the background, and if the stored role differs (another first
+        person was quicker) the room is told with a ``role`` event."""
+        stored = self.connections.start_background_task(
+            self._classroom_change, session, room, lambda c: c
+        )
+        try:
+            return await asyncio.wait_for(asyncio.shield(stored), ARRIVAL_WAIT)
+        except asyncio.TimeoutError:
+            role = expected.role_of(session.user.username)
+            self.connections.start_background_task(self._announce_role, stored, session, room, role)
+        except ProtocolError as error:  # stored with the user's next join or classroom event
+            self._not_stored(session, room, error)
+        return expected
+
+    async def _announce_role(
+        self, stored: asyncio.Future[Classroom], session: Session, room: str, announced: str
+    ) -> None:
+        username = session.user.username
+        try:
+            role = (await stored).role_of(username)
+        except ProtocolError as error:
+            self._not_stored(session, room, error)
+            return
+        if role != announced:
+            members = {m["username"]: m for m in await self.backend.members(room)}
+            if username in members:
+                member = {**members[username], "role": role}
+                event = {"room": room, "user": member, "by": username, "ts": now_ms()}
+                self.backend.broadcast(room, event_frame("role", event))
+
+    def _not_stored(self, session: Session, room: str, error: ProtocolError) -> None:
+        self.log.warning(
+            "collab: the role of %s in %r is not stored yet: %s",
+            session.user.username,
+            room,
+            error.message,
+        )
+
+    async def _classroom_change(
+        self, session: Session, room: str, change: Callable[[Classroom], T]
+    ) -> T:
+        """Change a room's classroom state on behalf of ``session``'s user, whose role is
+        brought up to date with the configuration first (a teacher removed from
+        ``teachers`` or from a teacher group acts as a student from then on)."""
+        username = session.user.username
+        teacher = self.policy.is_teacher(username, self.groups_of(session))
+
+        def as_user(classroom: Classroom) -> T:
+            classroom.arrive(username, teacher, self.policy)
+            return change(classroom)
+
+        return await self.backend.update_classroom(room, as_user)
 
     async def session_closed(self, session: Session) -> None:
         for membership in await self.backend.leave_all(session):
@@ -126,15 +189,15 @@ class CollabService(SocketService):
         joined = await self.backend.join(session, request.room, request.since, page)
         room, membership = joined.room, joined.membership
         username = session.user.username
-        teacher = self.policy.is_teacher(username, self.groups_of(session))
         try:
-            classroom = await self.backend.update_classroom(
-                room.name, lambda c: _arrived(c, username, teacher, self.policy)
-            )
-        except ProtocolError:
+            classroom = await self.backend.classroom(room.name)
+        except Exception:
             if membership is not None:  # a refused join changes nothing
                 await self._left(session, await self.backend.leave(session, room.name))
             raise
+        teacher = self.policy.is_teacher(username, self.groups_of(session))
+        if classroom.arrive(username, teacher, self.policy):
+            classroom = await self._store_arrival(session, room.name, classroom)
         presence = self.presence.room(room.name)
         if membership is not None:
             presence.add_recipient(session.public_id)
@@ -262,7 +325,7 @@ class CollabService(SocketService):
                 hand = c.lower_hand(me, target)
             return hand, c.hand_list()
 
-        hand, hands = await self.backend.update_classroom(request.room, change)
+        hand, hands = await self._classroom_change(session, request.room, change)
         if hand is not None:  # something changed
             event = {"room": request.room, "hand": hand, "raised": request.raised, "by": me}
             self.backend.broadcast(request.room, event_frame("hand", {**event, "ts": ts}))
@@ -276,21 +339,25 @@ class CollabService(SocketService):
             raise ProtocolError("unknown_user", f"{request.user!r} is not in this room")
         me = session.user.username
 
-        def change(c: Classroom) -> str:
+        def change(c: Classroom) -> tuple[str, list[Poll]]:
             c.set_role(me, request.user, request.role, self.policy)
-            return c.role_of(request.user)
+            return c.role_of(request.user), [p for p in c.polls.values() if not p.closed]
 
-        role = await self.backend.update_classroom(request.room, change)
+        role, polls = await self._classroom_change(session, request.room, change)
         member = {**members[request.user], "role": role}
         event = {"room": request.room, "user": member, "by": me, "ts": now_ms()}
         self.backend.broadcast(request.room, event_frame("role", event))
+        if role == TEACHER:  # a new teacher sees the open polls' tallies at once
+            for poll in polls:
+                frame = event_frame("poll", {"room": request.room, "poll": poll.view(None, True)})
+                self.backend.broadcast_roles(request.room, frozenset({request.user}), frame, None)
         return {"ok": True, "user": member}
 
     async def _follow(self, session: Session, data: Any) -> Ack:
         name, on = protocol.parse_toggle(data, "on")
         self.backend.joined(session, name)
         me, ts = session.user.username, now_ms()
-        follow = await self.backend.update_classroom(name, lambda c: c.ask_to_follow(me, on, ts))
+        follow = await self._classroom_change(session, name, lambda c: c.ask_to_follow(me, on, ts))
         event = {"room": name, "follow": follow, "by": me, "ts": ts}
         self.backend.broadcast(name, event_frame("follow", event))
         return {"ok": True, "follow": follow}
@@ -299,7 +366,7 @@ class CollabService(SocketService):
         name, on = protocol.parse_toggle(data, "student_snippets")
         self.backend.joined(session, name)
         me = session.user.username
-        await self.backend.update_classroom(name, lambda c: c.set_student_snippets(me, on))
+        await self._classroom_change(session, name, lambda c: c.set_student_snippets(me, on))
         event = {"room": name, "student_snippets": on, "by": me, "ts": now_ms()}
         self.backend.broadcast(name, event_frame("classroom", event))
         return {"ok": True}
@@ -307,26 +374,53 @@ class CollabService(SocketService):
     async def _snippet(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_snippet(data, self.settings.limits)
         self.backend.joined(session, request.room)
-        (await self.backend.classroom(request.room)).check_snippet(session.user.username)
+        me = session.user.username
+        await self._classroom_change(session, request.room, lambda c: c.check_snippet(me))
         return await self._post(session, self._room_to_post(session, request), request)
 
     async def _poll(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_poll(data)
         self.backend.joined(session, request.room)
         me = session.user.username
-        (await self.backend.classroom(request.room)).check_poll(me)
+        await self._classroom_change(session, request.room, lambda c: c.check_poll(me))
         room = self._room_to_post(session, request)
 
-        async def keep(message: dict[str, Any]) -> None:
-            poll = Poll(message["seq"], message["text"], message["options"], me, message["ts"])
-            await self.backend.update_classroom(room.name, lambda c: c.add_poll(poll))
+        async def keep(message: Message) -> None:
+            await self._keep_poll(room.name, message)
 
         ack = await self._post(session, room, request, keep)
-        classroom = await self.backend.classroom(room.name)
-        poll = classroom.polls.get(ack["message"]["seq"])
-        if poll is None:  # a resent poll that was closed and pruned since
-            raise ProtocolError("unknown_poll", "this poll is closed and gone")
-        return {**ack, "poll": poll.view(me, classroom.is_teacher(me))}
+        # A resend (a duplicate, not delivered again) finds its poll kept, or keeps it now.
+        poll, teacher = await self._keep_poll(room.name, ack["message"], me)
+        if poll is None:
+            raise ProtocolError("poll_closed", "this poll is closed")
+        return {**ack, "poll": poll.view(me, teacher)}
+
+    async def _keep_poll(
+        self, room: str, message: Message, username: str = ""
+    ) -> tuple[Poll | None, bool]:
+        """Keep the poll a stored message asks in the room's classroom state (it may be
+        there already); the poll, and whether ``username`` is a teacher."""
+        poll = Poll.from_message(message)
+        return await self.backend.update_classroom(
+            room, lambda c: (c.add_poll(poll), c.is_teacher(username))
+        )
+
+    async def _poll_change(
+        self, session: Session, room: str, poll_id: int, change: Callable[[Classroom], T]
+    ) -> T:
+        """A change of a poll. A poll whose message is stored but not (yet) kept, e.g. one
+        delivered by another process of a shared backend before its sender kept it, is kept
+        from its message first."""
+        try:
+            return await self._classroom_change(session, room, change)
+        except ProtocolError as error:
+            if error.code != "unknown_poll":
+                raise
+            stored, _ = await self.backend.history_after(room, poll_id - 1, 1)
+            if not stored or stored[0]["seq"] != poll_id or stored[0].get("kind") != "poll":
+                raise
+            await self._keep_poll(room, stored[0])
+            return await self._classroom_change(session, room, change)
 
     async def _poll_answer(self, session: Session, data: Any) -> Ack:
         request = protocol.parse_poll_answer(data)
@@ -336,7 +430,7 @@ class CollabService(SocketService):
         def change(c: Classroom) -> tuple[Poll, frozenset[str]]:
             return c.answer(me, request.poll_id, request.option), c.teachers()
 
-        poll, teachers = await self.backend.update_classroom(request.room, change)
+        poll, teachers = await self._poll_change(session, request.room, request.poll_id, change)
         teacher_view = event_frame("poll", {"room": request.room, "poll": poll.view(None, True)})
         self.backend.broadcast_roles(request.room, teachers, teacher_view, None)
         return {"ok": True, "poll": poll.view(me, me in teachers)}
@@ -350,7 +444,9 @@ class CollabService(SocketService):
             was_closed = c.poll(request.poll_id).closed
             return c.close_poll(me, request.poll_id), c.teachers(), was_closed
 
-        poll, teachers, was_closed = await self.backend.update_classroom(request.room, change)
+        poll, teachers, was_closed = await self._poll_change(
+            session, request.room, request.poll_id, change
+        )
         if not was_closed:
             self.backend.broadcast_roles(
                 request.room,

@@ -147,7 +147,11 @@ class SQLiteHistoryStore(BaseHistoryStore):
         db.executescript(SCHEMA)
         columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
         if "extra" not in columns:
-            db.execute(EXTRA_COLUMN)
+            try:
+                db.execute(EXTRA_COLUMN)
+            except sqlite3.OperationalError as error:
+                if "duplicate column" not in str(error):  # another process added it first
+                    raise
         self._db = db
         reader = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout
@@ -291,18 +295,22 @@ class SQLiteHistoryStore(BaseHistoryStore):
             self.db.execute(f"PRAGMA busy_timeout = {ms}")
             self._busy_ms = ms
 
-    def _append(self, m: Message, deadline: float) -> tuple[Message, bool]:
-        db = self.db
-        room, client_id, user = m["room"], m["client_id"], m["user"]
-        username = user["username"]
+    def _begin_write(self, deadline: float) -> None:
+        """Take the write lock, waiting until ``deadline`` at most (then :class:`StoreBusy`):
+        everything after it sees the latest commit of every process."""
         self._wait_at_most(deadline)
         try:
-            # The write lock first: everything below sees the latest commit of every process.
-            db.execute("BEGIN IMMEDIATE")
+            self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             if _is_busy(error):
                 raise StoreBusy(f"the history is locked by another writer ({error})") from error
             raise
+
+    def _append(self, m: Message, deadline: float) -> tuple[Message, bool]:
+        db = self.db
+        room, client_id, user = m["room"], m["client_id"], m["user"]
+        username = user["username"]
+        self._begin_write(deadline)
         try:
             row = db.execute(
                 f"SELECT {_COLUMNS} FROM messages "
@@ -357,12 +365,34 @@ class SQLiteHistoryStore(BaseHistoryStore):
         rows = await self._read(self._select, "SELECT doc FROM classrooms WHERE room = ?", (room,))
         return json.loads(rows[0][0]) if rows else None
 
-    async def save_classroom(self, room: str, doc: dict[str, Any]) -> None:
-        await self._write(self._save_classroom, room, json.dumps(doc))
+    async def update_classroom(
+        self, room: str, change: Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, T]]
+    ) -> T:
+        """Read, change and write a room's classroom state in one write transaction (the
+        writer thread runs ``change``)."""
+        deadline = time.monotonic() + self.busy_timeout
+        return await self._write(self._update_classroom, room, change, deadline)
 
-    def _save_classroom(self, room: str, doc: str) -> None:
-        self.db.execute(
-            "INSERT INTO classrooms (room, doc) VALUES (?, ?) "
-            "ON CONFLICT (room) DO UPDATE SET doc = excluded.doc",
-            (room, doc),
-        )
+    def _update_classroom(
+        self,
+        room: str,
+        change: Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, T]],
+        deadline: float,
+    ) -> T:
+        db = self.db
+        self._begin_write(deadline)
+        try:
+            row = db.execute("SELECT doc FROM classrooms WHERE room = ?", (room,)).fetchone()
+            doc, result = change(json.loads(row[0]) if row else None)
+            if doc is not None:
+                db.execute(
+                    "INSERT INTO classrooms (room, doc) VALUES (?, ?) "
+                    "ON CONFLICT (room) DO UPDATE SET doc = excluded.doc",
+                    (room, json.dumps(doc)),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return result

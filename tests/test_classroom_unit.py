@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collab_widget.classroom import Classroom, Poll, TeacherPolicy
+from collab_widget.classroom import Classroom, Poll, TeacherPolicy, apply_change
 from collab_widget.identity import UserInfo
 from collab_widget.limits import KEPT_CLOSED_POLLS, MAX_OPEN_POLLS
 from collab_widget.protocol import ProtocolError
@@ -134,6 +134,12 @@ def test_open_polls_are_limited_and_closed_ones_pruned():
         room.add_poll(Poll(poll_id, "Q", ["a", "b"], "lee", poll_id))
         room.close_poll("lee", poll_id)
     assert sorted(room.polls) == list(range(103, 100 + KEPT_CLOSED_POLLS + 3))
+    # A pruned poll is closed for good: not asked again from its message, not answered.
+    assert room.pruned_below == 102
+    assert room.add_poll(Poll(101, "Q", ["a", "b"], "lee", 1)) is None
+    with pytest.raises(ProtocolError) as error:
+        room.answer("ana", 101, 0)
+    assert code(error) == "poll_closed"
     # A resend of a kept poll keeps the first (with its answers).
     room.polls[103].answers["ana"] = 1
     room.add_poll(Poll(103, "other", ["x", "y"], "lee", 0))
@@ -179,3 +185,23 @@ def test_the_state_round_trips_through_json_and_views_carry_roles():
     assert view["polls"][0]["your_answer"] == 1 and view["polls"][0]["counts"] is None
     members = copy.with_roles([{"username": "lee"}, {"username": "ana"}])
     assert [m["role"] for m in members] == ["teacher", "student"]
+
+
+def test_a_change_writes_only_what_changed_and_a_poll_comes_from_its_message():
+    doc, result = apply_change(None, lambda c: c.role_of("ana"))
+    assert (doc, result) == (None, "student")  # nothing to store
+    doc, _ = apply_change(None, lambda c: c.arrive("ana", False, NOBODY))
+    assert doc is not None and doc["roles"] == {"ana": "teacher"}
+    again, _ = apply_change(doc, lambda c: c.arrive("ana", False, NOBODY))
+    assert again is None
+    message = {
+        "room": "r",
+        "seq": 4,
+        "client_id": "c",
+        "user": {"username": "lee"},
+        "text": "Done?",
+        "ts": 9,
+        "kind": "poll",
+        "options": ["yes", "no"],
+    }
+    assert Poll.from_message(message) == Poll(4, "Done?", ["yes", "no"], "lee", 9)

@@ -238,7 +238,16 @@ async def test_follow_requests_and_roles_handed_on(connect):
     assert event["follow"]["user"] == "carol"
     assert (await bob.join(room))["classroom"]["follow"]["user"] == "carol"
 
+    created = await carol.request(
+        "poll", {"room": room, "question": "Ok?", "options": ["a", "b"], "client_id": "f1"}
+    )
+    poll_id = created["poll"]["id"]
+    await bob.request("poll_answer", {"room": room, "poll_id": poll_id, "option": 1})
+    tallies = inbox(alice, "poll")
     made = await carol.request("role", {"room": room, "user": "alice", "role": "teacher"})
+    # The new teacher sees the open poll's tally at once.
+    (tally,) = await tallies.wait(1)
+    assert tally["poll"]["answers"] == {"bob": 1}
     assert made["user"]["role"] == "teacher"
     (event,) = await role_events.wait(1)
     assert (event["user"]["username"], event["user"]["role"], event["by"]) == (

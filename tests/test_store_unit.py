@@ -232,8 +232,10 @@ async def test_a_store_made_before_classroom_mode_gains_its_columns_and_keeps_it
         assert (stored["seq"], stored["kind"], stored["options"]) == (2, "poll", ["a", "b"])
         assert await store.get("r", 2) == stored
         assert await store.load_classroom("r") is None
-        await store.save_classroom("r", {"hands": {"ada": {"ts": 1}}})
-        await store.save_classroom("r", {"hands": {}})
+        assert await store.update_classroom("r", lambda doc: ({"hands": {"ada": 1}}, doc)) is None
+        seen = await store.update_classroom("r", lambda doc: ({"hands": {}}, doc))
+        assert seen == {"hands": {"ada": 1}}
+        assert await store.update_classroom("r", lambda doc: (None, "unchanged")) == "unchanged"
     finally:
         await store.close()
     again = await opened(path)
@@ -242,3 +244,32 @@ async def test_a_store_made_before_classroom_mode_gains_its_columns_and_keeps_it
         assert (await again.get("r", 2))["options"] == ["a", "b"]
     finally:
         await again.close()
+
+
+async def test_classroom_changes_of_two_processes_sharing_the_file_are_never_lost(
+    tmp_path: Path,
+):
+    path = tmp_path / "shared.db"
+    first, second = await opened(path, busy_timeout=5), await opened(path, busy_timeout=5)
+
+    def add_one(doc: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
+        count = (doc or {}).get("n", 0) + 1
+        time.sleep(0.001)  # widen the window between the read and the write
+        return {"n": count}, count
+
+    try:
+        results = await asyncio.gather(
+            *(store.update_classroom("r", add_one) for store in [first, second] * 20)
+        )
+        assert sorted(results) == list(range(1, 41))
+        assert await first.load_classroom("r") == {"n": 40}
+
+        def refuse(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError):
+            await second.update_classroom("r", refuse)
+        assert await second.load_classroom("r") == {"n": 40}  # nothing written
+    finally:
+        await first.close()
+        await second.close()

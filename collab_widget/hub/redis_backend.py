@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import secrets
 import socket
 from collections.abc import Callable
@@ -37,7 +38,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from ..backend import Joined, T, now_ms
-from ..classroom import Classroom
+from ..classroom import Classroom, apply_change
 from ..colors import palette_order
 from ..fanout import Frame, dumps, event_frame
 from ..history import Message
@@ -130,7 +131,8 @@ class RedisBackend(RelayedBackend):
         self._cursors: dict[str, _Cursor] = {}  # rooms with sessions here
         self._colors: dict[tuple[str, str], str] = {}  # (room, user) -> colour
         # (room, the event stream entry's fields): "b" a frame's body; for a frame by role
-        # (broadcast_roles) "b" to teachers, "s" to the others, "t" the teachers.
+        # (broadcast_roles) "tb" to teachers, "sb" to the others, "t" the teachers (other
+        # names than "b", which a process of an older version sends to everyone).
         self._events: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue()
         self._presence: dict[str, dict[str, tuple[str, dict[str, Any] | None]]] = {}
         self._remote: dict[str, set[tuple[str, str, str]]] = {}  # proc -> (room, id, user)
@@ -392,9 +394,9 @@ class RedisBackend(RelayedBackend):
         """To this process's sessions now, to the others' through the event stream."""
         fields = {"t": dumps(sorted(teachers))}
         if to_teachers is not None:
-            fields["b"] = to_teachers.body
+            fields["tb"] = to_teachers.body
         if to_students is not None:
-            fields["s"] = to_students.body
+            fields["sb"] = to_students.body
         self._events.put_nowait((room, fields))
         return super().broadcast_roles(room, teachers, to_teachers, to_students)
 
@@ -406,21 +408,22 @@ class RedisBackend(RelayedBackend):
             raise _unavailable("reading the classroom state") from error
         return Classroom.from_json(json.loads(doc) if doc else None)
 
+    #: Optimistic rounds a classroom change may take before it gives up (``unavailable``).
+    classroom_rounds = 50
+
     async def update_classroom(self, room: str, change: Callable[[Classroom], T]) -> T:
         """Optimistically: read, change, write if nobody else wrote meanwhile (``WATCH``),
-        else again from the newer state."""
+        else again from the newer state (a whole class answering a poll at once: a few
+        rounds, each after a short random pause)."""
         key = self._key("r", room, "class")
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                while True:
+                for _ in range(self.classroom_rounds):
                     try:
                         await pipe.watch(key)
                         doc = await pipe.get(key)
-                        before = json.loads(doc) if doc else None
-                        state = Classroom.from_json(before)
-                        result = change(state)
-                        after = state.to_json()
-                        if after == (before or Classroom().to_json()):
+                        after, result = apply_change(json.loads(doc) if doc else None, change)
+                        if after is None:
                             await pipe.reset()
                             return result
                         pipe.multi()
@@ -428,9 +431,10 @@ class RedisBackend(RelayedBackend):
                         await pipe.execute()
                         return result
                     except WatchError:
-                        continue
+                        await asyncio.sleep(random.uniform(0, 0.005))
         except RedisError as error:
             raise _unavailable("storing the classroom state") from error
+        raise _unavailable("changing the classroom state (too busy)")
 
     def presence_changed(self, room: str, session: Session, state: dict[str, Any] | None) -> None:
         self._presence.setdefault(room, {})[session.public_id] = (session.user.username, state)
@@ -514,8 +518,8 @@ class RedisBackend(RelayedBackend):
             return  # this process's own: delivered (or applied) already
         elif kind == "ev" and "t" in fields:
             teachers = frozenset(json.loads(fields["t"]))
-            to_teachers = Frame(fields["b"]) if "b" in fields else None
-            to_students = Frame(fields["s"]) if "s" in fields else None
+            to_teachers = Frame(fields["tb"]) if "tb" in fields else None
+            to_students = Frame(fields["sb"]) if "sb" in fields else None
             RelayedBackend.broadcast_roles(self, room, teachers, to_teachers, to_students)
         elif kind == "ev":
             RelayedBackend.broadcast(self, room, Frame(fields["b"]))

@@ -191,7 +191,10 @@ class ClassService(CollabService):
         return split_sid(session.sid)[0]
 
     # -- rooms by group ----------------------------------------------------------------------
+    knows_groups = True
+
     def groups_of(self, session: Session) -> frozenset[str]:
+        """The Hub groups of the user behind a session's relay (as of its last token check)."""
         relay = self.relays.get(split_sid(session.sid)[0])
         return relay.user.groups if relay is not None else frozenset()
 
