@@ -45,6 +45,20 @@ _REFUSALS = 200
 TRANSPORTS = ("websocket", "polling")
 
 
+def _origin() -> str | None:
+    """The session id of the kernel client whose request the kernel is handling (the browser
+    tab that ran the cell, or whose widget message started a callback), if known."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # not in a kernel, or an old one
+        return None
+    session = (parent or {}).get("header", {}).get("session")
+    return session if isinstance(session, str) and session else None
+
+
 def _request_id() -> str:
     """A fresh id for a request from Python: every view forwards it unchanged, so the server
     (``client_id``) and the callbacks (event keys) see one request, however many views."""
@@ -166,10 +180,11 @@ class Room(DOMWidget):
     # -- actions ------------------------------------------------------------
 
     def send(self, text: str, buffers: Any = None) -> str | None:  # type: ignore[override]
-        """Send a chat message to the room as the user of the browser tab showing it.
+        """Send a chat message to the room as the user of the browser tab that ran this code
+        (that tab shows the widget, or has joined its room through another Room widget).
 
-        Returns the message's ``client_id``. Every view of this widget forwards the
-        request with that same id, so the server stores the message once.
+        Returns the message's ``client_id``. The tab's views forward the request with that
+        same id, so the server stores the message once.
         (A dict is sent as a plain custom widget message, as ``Widget.send`` does.)
         """
         if isinstance(text, dict):
@@ -182,7 +197,7 @@ class Room(DOMWidget):
         if len(text) > MAX_TEXT_LENGTH:
             raise ValueError(f"text is longer than {MAX_TEXT_LENGTH} characters")
         client_id = _request_id()
-        super().send({"type": "send", "text": text, "client_id": client_id})
+        self._to_views({"type": "send", "text": text, "client_id": client_id})
         return client_id
 
     # -- classroom mode -----------------------------------------------------
@@ -227,7 +242,7 @@ class Room(DOMWidget):
                 f"invalid language {language!r}: use 1-32 of a-z 0-9 + # . _ - (e.g. 'python')"
             )
         client_id = _request_id()
-        super().send(
+        self._to_views(
             {"type": "snippet", "code": code, "language": language, "client_id": client_id}
         )
         return client_id
@@ -270,7 +285,7 @@ class Room(DOMWidget):
                 raise ValueError(f"option {text!r} is given twice")
             cleaned.append(text)
         client_id = _request_id()
-        super().send(
+        self._to_views(
             {"type": "poll", "question": question, "options": cleaned, "client_id": client_id}
         )
         return Poll(self, client_id, question, cleaned)
@@ -283,8 +298,15 @@ class Room(DOMWidget):
     def _request(self, request: dict[str, Any]) -> str:
         """Send a classroom request to the views, with an id for its refusal (``on_error``)."""
         request_id = _request_id()
-        super().send({**request, "request_id": request_id})
+        self._to_views({**request, "request_id": request_id})
         return request_id
+
+    def _to_views(self, request: dict[str, Any]) -> None:
+        """Hand a request to the browser tab that ran the code (``origin``: its kernel
+        client's session id); the tabs of other people showing this widget on a shared
+        kernel ignore it, so nobody acts on a request in someone else's name."""
+        origin = _origin()
+        super().send({**request, "origin": origin} if origin else request)
 
     def _refusal(self, request_id: str) -> dict[str, Any] | None:
         """The server's refusal of a request made from Python, if a view reported one."""

@@ -21,6 +21,7 @@ import {
 import { displayName, formatClock } from './util';
 import { RoomRenderer } from './view/roomRenderer';
 import {
+  actsHere,
   canRunNow,
   ClassroomRequest,
   collabMetadataOf,
@@ -33,6 +34,7 @@ import {
   messageJson,
   notePollClientIds,
   parseKernelRequest,
+  requestOrigin,
   PollAnswerTracker,
   pollIdByClientId,
   pollJson,
@@ -53,6 +55,12 @@ const SYNC_DELAY = 150;
  * in this tab, and a classroom request for its room to be joined.
  */
 const QUEUED_SEND_TTL = 10000;
+
+/** The kernel client session id of a widget manager's kernel connection, if it has one. */
+function kernelClientId(manager: unknown): string | null {
+  const kernel = (manager as { kernel?: { clientId?: unknown } } | null)?.kernel;
+  return typeof kernel?.clientId === 'string' ? kernel.clientId : null;
+}
 
 /** What the widget classes need from the application (set by the widget plugin). */
 export interface IWidgetContext {
@@ -199,6 +207,13 @@ export class RoomModel extends DOMWidgetModel {
     if (!request) {
       return;
     }
+    // On a kernel several people's tabs share, only the tab that ran the code acts on it.
+    const origin = requestOrigin(content);
+    const clientId = kernelClientId(this.widget_manager);
+    if (!actsHere(origin, clientId)) {
+      return;
+    }
+    this._ranHere = origin !== null && origin === clientId;
     // No view in this tab (yet), or (a classroom request) its room is not joined yet. Another
     // tab showing the widget may act on it; if this one can soon, it does (same client id:
     // the server stores a snippet or a poll once per user; hands and closes are idempotent).
@@ -206,9 +221,15 @@ export class RoomModel extends DOMWidgetModel {
     this._flush();
   }
 
-  /** Act on the queued kernel requests this tab can act on now. */
+  /**
+   * Act on the queued kernel requests this tab can act on now: through this widget's view,
+   * or, for code this tab ran while showing no view of this widget (another person's `Room`
+   * on a shared kernel), through the tab's own session of the same room, if it has joined it.
+   */
   private _flush(): void {
-    const session = this._session;
+    const room = (this.get('room') as string | undefined) ?? '';
+    const own = this._ranHere && room ? getContext().connection.getSession(room) : undefined;
+    const session = this._session ?? own ?? null;
     if (!session || this._queue.length === 0) {
       return;
     }
@@ -378,6 +399,8 @@ export class RoomModel extends DOMWidgetModel {
 
   private _views = new Set<RoomView>();
   private _session: IRoomSession | null = null;
+  /** The last kernel request came from code this tab ran (its `origin` is our client id). */
+  private _ranHere = false;
   private _queue = new RequestQueue(QUEUED_SEND_TTL);
   private _pollAnswers = new PollAnswerTracker();
   /** A poll's id (its message's seq) -> the client id it was asked with. */

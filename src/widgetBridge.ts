@@ -68,6 +68,27 @@ function isId(value: unknown): value is string {
 }
 
 /** A custom message from the kernel as a request, or null when it is none (or malformed). */
+/**
+ * The kernel client session id of the browser tab that ran the code behind a kernel request
+ * (its `origin`), or null when the kernel did not say (an older collab-widget).
+ */
+export function requestOrigin(content: unknown): string | null {
+  return isRecord(content) && typeof content.origin === 'string' && content.origin
+    ? content.origin
+    : null;
+}
+
+/**
+ * Whether this tab acts on a kernel request: the tab that ran the code does; on a kernel
+ * shared by several people's tabs, the others must not (they would act in their own name).
+ * Without an origin (or not knowing our own client id) every tab acts, as before.
+ *
+ * @param clientId this tab's kernel client session id (`IKernelConnection.clientId`).
+ */
+export function actsHere(origin: string | null, clientId: string | null): boolean {
+  return origin === null || clientId === null || origin === clientId;
+}
+
 export function parseKernelRequest(content: unknown): KernelRequest | null {
   if (!isRecord(content)) {
     return null;

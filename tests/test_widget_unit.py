@@ -434,3 +434,27 @@ def test_repr_shows_the_role_the_hands_and_the_open_polls() -> None:
         "Room('class-101', connected via websocket as teacher, 1 member, 0 messages, "
         "1 raised hand, 1 open poll)"
     )
+
+
+def test_requests_name_the_kernel_client_that_ran_the_code(monkeypatch) -> None:
+    """On a kernel shared by several people's tabs, only the tab that ran the code acts."""
+
+    class Kernel:
+        def get_parent(self) -> dict[str, Any]:
+            return {"header": {"session": "tab-a", "msg_type": "execute_request"}}
+
+    class Shell:
+        kernel = Kernel()
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    room = Room("class-101")
+    rec = Recorder(room)
+    room.send("hi")
+    room.raise_hand()
+    room.share_code("x = 1")
+    room.poll("Done?", ["yes", "no"])
+    assert [m["content"]["origin"] for m in rec.sent] == ["tab-a"] * 4
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)  # not in a kernel: no origin
+    room.send("hi")
+    assert "origin" not in rec.sent[-1]["content"]

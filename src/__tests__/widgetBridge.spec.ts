@@ -3,6 +3,7 @@
  */
 import type { IHandEvent, IMember, IMessage, IPoll } from '../protocol';
 import {
+  actsHere,
   canRunNow,
   collabMetadataOf,
   defaultRoomName,
@@ -17,8 +18,10 @@ import {
   pollJson,
   RequestQueue,
   requestIdOf,
+  requestOrigin,
   roomFromMetadata
 } from '../widgetBridge';
+import { poll as fixturePoll } from './classroomFixtures';
 
 const ana = {
   username: 'ana',
@@ -30,20 +33,8 @@ const ana = {
 };
 
 function poll(answers: Record<string, number> | null, extra: Partial<IPoll> = {}): IPoll {
-  return {
-    id: 12,
-    question: 'Done?',
-    options: ['yes', 'not yet'],
-    by: 'lee',
-    ts: 1000,
-    closed: false,
-    revision: 1,
-    your_answer: null,
-    answered: answers ? Object.keys(answers).length : 0,
-    counts: null,
-    answers,
-    ...extra
-  };
+  const answered = answers ? Object.keys(answers).length : 0;
+  return fixturePoll(12, { ts: 1000, answered, answers, ...extra });
 }
 
 const nameOf = (u: string): string => u.toUpperCase();
@@ -297,5 +288,17 @@ describe('the room of Room()', () => {
     expect(roomFromMetadata({ room: 'lab<1>.ipynb' })).toBe('lab-1-.ipynb');
     expect(roomFromMetadata('lab.ipynb')).toBeNull();
     expect(roomFromMetadata(['lab.ipynb'])).toBeNull();
+  });
+});
+
+describe('requestOrigin / actsHere', () => {
+  it('lets only the tab that ran the code act, when the kernel says which it was', () => {
+    expect(requestOrigin({ type: 'send', origin: 'tab-a' })).toBe('tab-a');
+    expect(requestOrigin({ type: 'send' })).toBeNull();
+    expect(requestOrigin({ type: 'send', origin: 3 })).toBeNull();
+    expect(actsHere('tab-a', 'tab-a')).toBe(true);
+    expect(actsHere('tab-a', 'tab-b')).toBe(false);
+    expect(actsHere(null, 'tab-b')).toBe(true); // an older kernel side: every tab, as before
+    expect(actsHere('tab-a', null)).toBe(true);
   });
 });

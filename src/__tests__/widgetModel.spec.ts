@@ -16,6 +16,7 @@ import type {
 } from '../protocol';
 import type { IClassroomState, IRoomSession, RoomChange } from '../tokens';
 import { RoomModel, RoomView, setWidgetContext } from '../widget';
+import { poll as fixturePoll } from './classroomFixtures';
 
 // @jupyter-widgets/base ships ES modules that this jest setup does not transform: a stand-in
 // on Backbone's Model, with the few members the Room model uses (it records what it sends).
@@ -126,12 +127,17 @@ interface ITestModel {
   savesForTest: number;
 }
 
-function setUp(): { model: RoomModel; session: FakeSession; sent: Record<string, unknown>[] } {
+function setUp(sessions: Record<string, FakeSession> = {}): {
+  model: RoomModel;
+  session: FakeSession;
+  sent: Record<string, unknown>[];
+} {
   const connection = {
     state: 'connected',
     transport: 'websocket',
     statusChanged: new Signal<unknown, void>({}),
-    setTransportMode: (): void => undefined
+    setTransportMode: (): void => undefined,
+    getSession: (room: string): FakeSession | undefined => sessions[room]
   };
   setWidgetContext({
     connection: connection as never,
@@ -150,20 +156,8 @@ function events(sent: Record<string, unknown>[]): IEventMessage[] {
 const flush = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 0));
 
 function poll(answers: Record<string, number>, extra: Partial<IPoll> = {}): IPoll {
-  return {
-    id: 12,
-    question: 'Done?',
-    options: ['yes', 'not yet'],
-    by: 'lee',
-    ts: 1,
-    closed: false,
-    revision: 1,
-    your_answer: null,
-    answered: Object.keys(answers).length,
-    counts: [0, 0],
-    answers,
-    ...extra
-  };
+  const answered = Object.keys(answers).length;
+  return fixturePoll(12, { ts: 1, answered, counts: [0, 0], answers, ...extra });
 }
 
 describe('RoomModel', () => {
@@ -195,6 +189,38 @@ describe('RoomModel', () => {
     ]);
     session.changed.emit('members');
     expect(session.calls).toHaveLength(6); // each request once
+  });
+
+  it('acts only on what this tab ran, on a kernel shared by several tabs', () => {
+    const own = new FakeSession();
+    own.joined = own.ready = true;
+    const { model, session } = setUp({ 'class-101': own });
+    (model as unknown as { widget_manager: unknown }).widget_manager = {
+      kernel: { clientId: 'tab-a' }
+    };
+    session.joined = session.ready = true;
+    model.addView({} as RoomView, session as unknown as IRoomSession);
+    // Another person's tab ran it: not ours to make in our name.
+    model.trigger('msg:custom', { type: 'hand', raised: true, request_id: 'r1', origin: 'tab-b' });
+    expect(session.calls).toEqual([]);
+    // Ours (or a kernel that does not say): made.
+    model.trigger('msg:custom', { type: 'hand', raised: true, request_id: 'r2', origin: 'tab-a' });
+    model.trigger('msg:custom', { type: 'send', text: 'hi', client_id: 'c1' });
+    expect(session.calls).toEqual([
+      ['raiseHand', true, undefined],
+      ['send', 'hi', 'c1']
+    ]);
+
+    // Without a view of this widget here, what this tab ran goes through its own session of
+    // the room (another Room widget of this tab joined it).
+    const viewless = setUp({ 'class-101': own }).model;
+    viewless.set('room', 'class-101');
+    (viewless as unknown as { widget_manager: unknown }).widget_manager = {
+      kernel: { clientId: 'tab-a' }
+    };
+    viewless.trigger('msg:custom', { type: 'send', text: 'yo', client_id: 'c2', origin: 'tab-b' });
+    viewless.trigger('msg:custom', { type: 'send', text: 'me', client_id: 'c3', origin: 'tab-a' });
+    expect(own.calls).toEqual([['send', 'me', 'c3']]);
   });
 
   it('closes a poll asked and closed in one cell once its id is known', () => {
