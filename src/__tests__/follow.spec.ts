@@ -748,7 +748,12 @@ describe('LabFollowHost', () => {
     expect(await host.open('lecture.ipynb')).toBe(true);
     expect(lab.activated).toEqual(['panel-lecture.ipynb']);
     expect(await host.open('other.ipynb')).toBe(false);
-    expect(lab.executed).toEqual([{ id: 'docmanager:open', args: { path: 'other.ipynb' } }]);
+    expect(lab.executed).toEqual([
+      { id: 'docmanager:open', args: { path: 'other.ipynb', factory: 'Notebook' } }
+    ]);
+    // Whom we follow never makes us open anything but a notebook.
+    expect(await host.open('evil.html')).toBe(false);
+    expect(lab.executed).toHaveLength(1);
 
     expect(host.reveal('lecture.ipynb', { cell_id: 'c', cell_index: 0 })).toBe(true);
     expect(host.reveal('lecture.ipynb', { cell_id: 'zz', cell_index: 1 })).toBe(true);

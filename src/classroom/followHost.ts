@@ -64,7 +64,14 @@ export class LabFollowHost implements IFollowHost {
     if (panel) {
       this._app.shell.activateById(panel.id);
     } else {
-      await this._app.commands.execute('docmanager:open', { path: this._localPath(path) });
+      // Whom we follow says which file: only ever a notebook, opened as one.
+      if (!this._localPath(path).endsWith('.ipynb')) {
+        return false;
+      }
+      await this._app.commands.execute('docmanager:open', {
+        path: this._localPath(path),
+        factory: 'Notebook'
+      });
       panel = this.panelFor(path);
     }
     if (!panel) {

@@ -44,7 +44,14 @@ export class ClassroomLab implements IClassroomLab, IDisposable {
     this.follower.followingChanged.connect((_, following) =>
       this._followingChanged.emit(following)
     );
-    this.bar = new FollowBar(this.follower, { slotFor: path => this._slotFor(path) });
+    this._bar = this._newBar();
+    // The bar lives in the followed notebook's header: closing that notebook disposes it
+    // with the panel. The next change of the follower brings a new one.
+    this.follower.changed.connect(() => {
+      if (this._bar.isDisposed && !this._disposed) {
+        this._bar = this._newBar();
+      }
+    });
     // "My cell": the last active cell of each notebook that is not a Room widget's cell.
     this._notebooks?.activeCellChanged.connect((_, cell) => {
       const panel = this._notebooks?.currentWidget;
@@ -57,7 +64,9 @@ export class ClassroomLab implements IClassroomLab, IDisposable {
   /** The parts, for tests (window.collabClassroom). */
   readonly host: LabFollowHost;
   readonly follower: Follower;
-  readonly bar: FollowBar;
+  get bar(): FollowBar {
+    return this._bar;
+  }
 
   get following(): IFollowing | null {
     return this.follower.following;
@@ -129,7 +138,7 @@ export class ClassroomLab implements IClassroomLab, IDisposable {
       return;
     }
     this._disposed = true;
-    this.bar.dispose();
+    this._bar.dispose();
     this.follower.dispose();
     Signal.clearData(this);
   }
@@ -146,8 +155,13 @@ export class ClassroomLab implements IClassroomLab, IDisposable {
   }
 
   /** The bar's place: the followed notebook's content header, else the current one's. */
+  private _newBar(): FollowBar {
+    return new FollowBar(this.follower, { slotFor: path => this._slotFor(path) });
+  }
+
+  /** The followed notebook's header; none (a floating bar) without a followed notebook. */
   private _slotFor(path: string | null): Panel | null {
-    const panel = path ? this.host.panelFor(path) : (this._notebooks?.currentWidget ?? null);
+    const panel = path ? this.host.panelFor(path) : null;
     return panel && !panel.isDisposed ? panel.contentHeader : null;
   }
 
@@ -156,6 +170,7 @@ export class ClassroomLab implements IClassroomLab, IDisposable {
   private _notebooks: INotebookTracker | null;
   private _languages: IEditorLanguageRegistry | null;
   private _disposed = false;
+  private _bar: FollowBar;
   private _workCells = new WeakMap<Notebook, Cell>();
   private _followingChanged = new Signal<IClassroomLab, IFollowing | null>(this);
 }

@@ -173,7 +173,7 @@ function handItem(hand: IHand): HTMLElement {
     }),
     ago,
     h('button', {
-      className: 'jp-CollabClass-where',
+      className: 'jp-CollabRoom-whereText jp-CollabClass-where',
       testid: 'collab-hand-where',
       attrs: { type: 'button', 'data-action': 'jump' }
     }),

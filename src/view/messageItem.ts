@@ -8,13 +8,29 @@ import { avatar, h } from './dom';
 
 /** A confirmed message. */
 export function messageItem(m: IMessage, own: boolean): HTMLElement {
-  const li = h('li', { className: 'jp-CollabRoom-message', testid: 'message' });
+  const li = messageShell(m, own, 'message');
+  li.append(messageMeta(m, own), messageText(m.text));
+  return li;
+}
+
+/**
+ * The list item of a stored message (a chat message, a snippet or a poll card), keyed by
+ * its `seq` and `client_id`, without its content.
+ *
+ * @param className more classes for the item (a card's own).
+ */
+export function messageShell(
+  m: IMessage,
+  own: boolean,
+  testid: string,
+  className = ''
+): HTMLElement {
+  const li = h('li', { className: `jp-CollabRoom-message ${className}`.trim(), testid });
   li.dataset.seq = String(m.seq);
   li.dataset.clientId = m.client_id;
   if (own) {
     li.classList.add('jp-mod-own');
   }
-  li.append(messageMeta(m, own), messageText(m.text));
   return li;
 }
 

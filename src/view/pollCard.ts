@@ -8,7 +8,7 @@ import type { IRoomSession } from '../tokens';
 import { displayName } from '../util';
 import { errorText, pollProgress } from './classroomInfo';
 import { h, smallButton } from './dom';
-import { messageMeta } from './messageItem';
+import { messageMeta, messageShell } from './messageItem';
 
 /** What a poll card shows besides the poll: the viewer's role and the room's students. */
 export interface IPollCardContext {
@@ -19,15 +19,7 @@ export interface IPollCardContext {
 
 /** The poll's list item, without its body (see updatePollCard). */
 export function pollCard(m: IMessage, own: boolean): HTMLElement {
-  const li = h('li', {
-    className: 'jp-CollabRoom-message jp-CollabClass-poll',
-    testid: 'collab-poll'
-  });
-  li.dataset.seq = String(m.seq);
-  li.dataset.clientId = m.client_id;
-  if (own) {
-    li.classList.add('jp-mod-own');
-  }
+  const li = messageShell(m, own, 'collab-poll', 'jp-CollabClass-poll');
   const meta = messageMeta(m, own);
   meta.append(
     h('span', { className: 'jp-CollabClass-cardKind', text: 'poll' }),

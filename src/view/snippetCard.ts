@@ -6,7 +6,7 @@
 import type { IMessage } from '../protocol';
 import type { IClassroomLab } from '../tokens';
 import { h, smallButton } from './dom';
-import { messageMeta } from './messageItem';
+import { messageMeta, messageShell } from './messageItem';
 
 /** The language of a snippet message (`python` when not given). */
 export function snippetLanguage(m: IMessage): string {
@@ -19,15 +19,7 @@ export function snippetCard(
   own: boolean,
   classroom: IClassroomLab | null
 ): HTMLElement {
-  const li = h('li', {
-    className: 'jp-CollabRoom-message jp-CollabClass-snippet',
-    testid: 'collab-snippet'
-  });
-  li.dataset.seq = String(m.seq);
-  li.dataset.clientId = m.client_id;
-  if (own) {
-    li.classList.add('jp-mod-own');
-  }
+  const li = messageShell(m, own, 'collab-snippet', 'jp-CollabClass-snippet');
   const language = snippetLanguage(m);
   const meta = messageMeta(m, own);
   meta.appendChild(
