@@ -79,6 +79,14 @@ class Room(DOMWidget):
     The browser tab that shows the widget is the one connected to the room: state
     such as ``members`` and ``messages`` is filled in once the widget is displayed.
 
+    Several tabs on one kernel (a notebook shared in real time, or one notebook file that
+    several people opened on one server): the kernel-side state (``you``, ``role``,
+    ``connected``, ``members``, ``messages``, ...) is that of **one** tab, the one that
+    created the widget or last displayed it (ran the cell showing it); only that tab reports
+    the events behind ``on_message``, ``on_join``, ... A request from Python (``send``,
+    ``raise_hand``, ``poll``, ...) is made by the tab that ran the code, as its user, once;
+    a request from a callback, by the tab whose event started it (the widget's tab above).
+
     Classroom mode: ``role`` says whether the tab's user is a ``teacher`` or a ``student``
     here; ``hands`` is the queue of raised hands; ``raise_hand()``, ``lower_hand()``,
     ``share_code()`` and ``poll()`` act in the room; ``on_hand`` and ``on_poll_answer``
@@ -128,9 +136,17 @@ class Room(DOMWidget):
         ),
     ).tag(sync=True)
     log = List(help="The event log shown in the widget, newest last.").tag(sync=True)
-    you = Dict(allow_none=True, default_value=None, help="Your own identity in the room.").tag(
-        sync=True
-    )
+    you = Dict(
+        allow_none=True,
+        default_value=None,
+        help="The identity in the room of the person whose tab this widget mirrors (see "
+        "the class's docstring: who created or last displayed it).",
+    ).tag(sync=True)
+    _owner = Unicode(
+        "",
+        help="The kernel client (browser tab) that created or last displayed this widget: the "
+        "only tab that writes the room's state here and reports its events ('' : every tab).",
+    ).tag(sync=True)
     role = Unicode(
         "",
         read_only=True,
@@ -167,6 +183,7 @@ class Room(DOMWidget):
             raise ValueError(f"transport must be 'websocket' or 'polling', not {transport!r}")
         kwargs["transport"] = transport
         super().__init__(**kwargs)
+        self._owner = _origin() or ""
         self._message_handlers = CallbackDispatcher()
         self._join_handlers = CallbackDispatcher()
         self._leave_handlers = CallbackDispatcher()
@@ -391,6 +408,24 @@ class Room(DOMWidget):
             self._error_handlers(data)
 
     # -- display ------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The widget view, and for wherever it cannot be shown (a notebook not trusted, a
+        viewer without the extension, a saved file) a text that says what to do, never a
+        room state that would be stale there. Displaying the widget makes the tab that ran
+        the cell the one whose state it mirrors."""
+        origin = _origin()
+        if origin:
+            self._owner = origin
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = self.fallback_text()
+        return bundle
+
+    def fallback_text(self) -> str:
+        """What a notebook shows where the widget cannot be drawn."""
+        where = f"room {self.room!r}" if self.room else "this notebook's room"
+        return f"Run this cell, or trust the notebook, to join {where}."
 
     def __repr__(self) -> str:
         name = repr(self.room) if self.room else "<this notebook>"

@@ -8,6 +8,7 @@ import type { ObjectHash } from 'backbone';
 import type { INotebookTracker } from '@jupyterlab/notebook';
 import { Message } from '@lumino/messaging';
 
+import { trans } from './i18n';
 import { IHandEvent, IMember, IMessage, IPoll, IProtocolError, IUser } from './protocol';
 import {
   ICollabConnection,
@@ -114,7 +115,8 @@ export class RoomModel extends DOMWidgetModel {
       you: null,
       role: '',
       hands: [],
-      polls: []
+      polls: [],
+      _owner: ''
     };
   }
 
@@ -347,8 +349,20 @@ export class RoomModel extends DOMWidgetModel {
     }
   }
 
+  /**
+   * Whether this tab writes the room's state back to the kernel and reports its events: the
+   * tab that created the widget or last displayed it (the kernel's `_owner`: its kernel
+   * client id) does; other tabs showing it (a notebook shared in real time) or holding its
+   * model (a kernel shared by several people's tabs) do not, so the kernel mirrors one
+   * person's view. Every tab does when the kernel or this tab does not say.
+   */
+  private _writesState(): boolean {
+    const owner = (this.get('_owner') as string | undefined) ?? '';
+    return actsHere(owner || null, kernelClientId(this.widget_manager));
+  }
+
   private _event({ event, key, data }: IKernelEvent): void {
-    if (this.comm_live) {
+    if (this.comm_live && this._writesState()) {
       this.send({ type: 'event', event, key, data: JSON.parse(JSON.stringify(data)) });
     }
   }
@@ -365,7 +379,7 @@ export class RoomModel extends DOMWidgetModel {
 
   /** Write the room's state to the traitlets (only this tab's primary view's session). */
   private _sync(): void {
-    if (!this.comm_live) {
+    if (!this.comm_live || !this._writesState()) {
       return;
     }
     const session = this._session;
@@ -489,7 +503,7 @@ export class RoomView extends DOMWidgetView {
   private _onRoomChanged(): void {
     const room = this._resolveRoom();
     if (!room) {
-      this._renderer?.setWaiting('waiting for the notebook path…');
+      this._renderer?.setWaiting(trans.__('waiting for the notebook path…'));
       return;
     }
     if (this._lease && this._lease.session.name === room) {

@@ -458,3 +458,31 @@ def test_requests_name_the_kernel_client_that_ran_the_code(monkeypatch) -> None:
     monkeypatch.setattr("IPython.get_ipython", lambda: None)  # not in a kernel: no origin
     room.send("hi")
     assert "origin" not in rec.sent[-1]["content"]
+
+
+def test_the_widget_mirrors_the_tab_that_created_or_last_displayed_it(monkeypatch) -> None:
+    session = {"id": "tab-a"}
+
+    class Kernel:
+        def get_parent(self) -> dict[str, Any]:
+            return {"header": {"session": session["id"]}}
+
+    class Shell:
+        kernel = Kernel()
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    room = Room("class-101")
+    assert room._owner == "tab-a"
+    session["id"] = "tab-b"  # B's tab runs a cell that displays it
+    bundle = room._repr_mimebundle_()
+    assert room._owner == "tab-b"
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_where_the_widget_cannot_be_drawn_the_text_says_what_to_do() -> None:
+    room = Room("rtc-room")
+    room.set_state({"connected": True, "members": [{"username": "a"}]})
+    text = room._repr_mimebundle_()["text/plain"]
+    assert text == "Run this cell, or trust the notebook, to join room 'rtc-room'."
+    assert "connected" not in text and "member" not in text  # never a stale live state
+    assert Room()._repr_mimebundle_()["text/plain"].endswith("to join this notebook's room.")

@@ -223,6 +223,25 @@ describe('RoomModel', () => {
     expect(own.calls).toEqual([['send', 'me', 'c3']]);
   });
 
+  it("writes the room's state and reports events only in the widget's own tab", () => {
+    const { model, session, sent } = setUp();
+    (model as unknown as { widget_manager: unknown }).widget_manager = {
+      kernel: { clientId: 'tab-b' }
+    };
+    (model as unknown as { comm_live: boolean }).comm_live = true;
+    model.set('_owner', 'tab-a'); // tab A created the widget; this is B's tab
+    session.joined = session.ready = true;
+    model.addView({} as RoomView, session as unknown as IRoomSession);
+    jest.advanceTimersByTime(1000);
+    expect(model.get('connected')).toBe(false); // not written by B
+    expect(events(sent)).toEqual([]);
+
+    model.set('_owner', 'tab-b');
+    session.changed.emit('members');
+    jest.advanceTimersByTime(1000);
+    expect(model.get('connected')).toBe(true);
+  });
+
   it('closes a poll asked and closed in one cell once its id is known', () => {
     const { model, session } = setUp();
     session.joined = session.ready = true;
