@@ -1,6 +1,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { io, ManagerOptions, Socket, SocketOptions } from 'socket.io-client';
 
+import { trans } from './i18n';
 import { EngineTap } from './inspector/engineTap';
 import { IClientToServerEvents, IServerToClientEvents, IServiceEvent } from './protocol';
 import { RoomLeases } from './room/roomLeases';
@@ -121,8 +122,12 @@ export class CollabConnection implements ICollabConnection {
     if (!this._started) {
       return;
     }
-    const how = mode === 'polling' ? 'long-polling only' : 'long-polling, upgrade to WebSocket';
-    this._log('transport', `reconnecting with ${how}`);
+    this._log(
+      'transport',
+      mode === 'polling'
+        ? trans.__('reconnecting with long-polling only')
+        : trans.__('reconnecting with long-polling, upgrade to WebSocket')
+    );
     if (this._manualTimer !== null) {
       window.clearTimeout(this._manualTimer);
       this._manualTimer = null;
@@ -201,19 +206,19 @@ export class CollabConnection implements ICollabConnection {
     if (this._state === 'connected') {
       session.addLog('connect', this._connectedText());
     } else {
-      session.addLog('state', `${this._state}…`);
+      session.addLog('state', stateText(this._state));
     }
     if (this._serviceState === 'connected') {
-      session.addLog('connect', 'connected to the class service');
+      session.addLog('connect', trans.__('connected to the class service'));
     } else if (this._serviceState === 'reconnecting') {
-      session.addLog('state', 'reconnecting to the class service…');
+      session.addLog('state', trans.__('reconnecting to the class service…'));
     }
   }
 
   private _connectedText(): string {
     const sid = this.socket.id ?? '';
     const short = sid.length > 8 ? `${sid.slice(0, 8)}…` : sid;
-    return `connected via ${this._transport}, sid ${short}`;
+    return trans.__('connected via %1, sid %2', this._transport, short);
   }
 
   private _setState(state: ConnectionState): void {
@@ -241,7 +246,7 @@ export class CollabConnection implements ICollabConnection {
       this._setTransport(engine.transport.name);
       engine.on('upgrade', transport => {
         this._setTransport(transport.name);
-        this._log('upgrade', `transport upgraded to ${transport.name}`);
+        this._log('upgrade', trans.__('transport upgraded to %1', transport.name));
       });
     });
     manager.on('ping', () => this._pinged.emit(undefined));
@@ -249,11 +254,11 @@ export class CollabConnection implements ICollabConnection {
       // The _xsrf cookie may have been renewed since the page loaded.
       manager.opts.extraHeaders = this._headers();
       this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
-      this._log('reconnect', `reconnect attempt ${attempt}`);
+      this._log('reconnect', trans.__('reconnect attempt %1', attempt));
     });
     manager.on('reconnect_failed', () => {
       this._setState('offline');
-      this._log('error', 'gave up reconnecting');
+      this._log('error', trans.__('gave up reconnecting'));
     });
 
     socket.on('connect', () => {
@@ -273,7 +278,7 @@ export class CollabConnection implements ICollabConnection {
       this._setTransport('');
       this._serviceState = ''; // told again by the server after the reconnect
       this._rtt.reset();
-      this._log('disconnect', `disconnected (${reason})`);
+      this._log('disconnect', trans.__('disconnected (%1)', reason));
       if (socket.active) {
         this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
       } else {
@@ -287,13 +292,13 @@ export class CollabConnection implements ICollabConnection {
       if (socket.active) {
         // The manager retries by itself; a failed first attempt is worth a line.
         if (this._state === 'connecting') {
-          this._log('error', `connection failed (${err.message}), retrying`);
+          this._log('error', trans.__('connection failed (%1), retrying', err.message));
           this._setState('reconnecting');
         }
       } else {
         // The server refused the Socket.IO connection: try again later, more slowly.
         this._setState('offline');
-        this._log('error', `connection refused (${err.message})`);
+        this._log('error', trans.__('connection refused (%1)', err.message));
         this._scheduleManualReconnect();
       }
     });
@@ -339,14 +344,17 @@ export class CollabConnection implements ICollabConnection {
     this._serviceState = state;
     this._statusChanged.emit(undefined);
     if (state === 'refused') {
-      this._log('error', `the class service refused this session: ${event.message ?? ''}`);
+      this._log(
+        'error',
+        trans.__('the class service refused this session: %1', event.message ?? '')
+      );
     } else if (state === 'reconnecting') {
-      this._log('disconnect', 'reconnecting to the class service');
+      this._log('disconnect', trans.__('reconnecting to the class service'));
       for (const session of this._leases.all()) {
         session.onDisconnected();
       }
     } else if (previous !== 'connected') {
-      this._log('connect', 'connected to the class service');
+      this._log('connect', trans.__('connected to the class service'));
       if (previous === 'reconnecting') {
         for (const session of this._leases.all()) {
           session.join();
@@ -366,7 +374,7 @@ export class CollabConnection implements ICollabConnection {
       if (!this.socket.connected && !this._disposed) {
         this.socket.io.opts.extraHeaders = this._headers();
         this._setState('reconnecting');
-        this._log('reconnect', 'reconnecting');
+        this._log('reconnect', trans.__('reconnecting'));
         this._open();
       }
     }, delay);
@@ -407,4 +415,18 @@ export class CollabConnection implements ICollabConnection {
   private _logged = new Signal<ICollabConnection, ILogEntry>(this);
   private _sessionsChanged = new Signal<ICollabConnection, void>(this);
   private _pinged = new Signal<ICollabConnection, void>(this);
+}
+
+/** The log line of a connection state other than `connected` ("reconnecting…"). */
+function stateText(state: ConnectionState): string {
+  switch (state) {
+    case 'connecting':
+      return trans.__('connecting…');
+    case 'reconnecting':
+      return trans.__('reconnecting…');
+    case 'offline':
+      return trans.__('offline…');
+    default:
+      return trans.__('connected…');
+  }
 }

@@ -9,6 +9,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { trans } from '../i18n';
 import type { IPresenceState, IUser } from '../protocol';
 import type { IFollowing, IRoomSession } from '../tokens';
 import { cellKey, followsUser, leaderEntry, memberName } from './leader';
@@ -138,13 +139,17 @@ export class Follower implements IDisposable {
     const me = session.you?.username ?? null;
     let refusal: string | null = null;
     if (me === null) {
-      refusal = `You are not in the room ${session.name} yet, so you cannot follow ${name}.`;
+      refusal = trans.__(
+        'You are not in the room %1 yet, so you cannot follow %2.',
+        session.name,
+        name
+      );
     } else if (username === me) {
-      refusal = 'You cannot follow yourself.';
+      refusal = trans.__('You cannot follow yourself.');
     } else if (!session.members.some(m => m.username === username)) {
-      refusal = `${name} is not in the room ${session.name}.`;
+      refusal = trans.__('%1 is not in the room %2.', name, session.name);
     } else if (followsUser(session.presence, username, me)) {
-      refusal = `${name} is following you, so you cannot follow them.`;
+      refusal = trans.__('%1 is following you, so you cannot follow them.', name);
     }
     if (refusal !== null) {
       this._setNotice(refusal);
@@ -220,7 +225,7 @@ export class Follower implements IDisposable {
     }
     const me = c.session.you?.username ?? null;
     if (me !== null && followsUser(c.session.presence, c.username, me)) {
-      this._end(`${c.name} started following you; you stopped following them.`, true);
+      this._end(trans.__('%1 started following you; you stopped following them.', c.name), true);
       return;
     }
     if (c.paused) {
@@ -231,7 +236,7 @@ export class Follower implements IDisposable {
     if (!entry || !path) {
       // They are in no notebook (or do not share where they are): wait where we are.
       if (!this._place) {
-        this._setNotice(`Waiting for ${c.name} to open a notebook.`);
+        this._setNotice(trans.__('Waiting for %1 to open a notebook.', c.name));
       }
       return;
     }
@@ -278,8 +283,8 @@ export class Follower implements IDisposable {
       place.status = 'missing';
       this._setNotice(
         exists
-          ? `${c.name} is in ${path}, which could not be opened here.`
-          : `${c.name} is in ${path}, which you do not have on your server.`
+          ? trans.__('%1 is in %2, which could not be opened here.', c.name, path)
+          : trans.__('%1 is in %2, which you do not have on your server.', c.name, path)
       );
       return;
     }
@@ -333,7 +338,7 @@ export class Follower implements IDisposable {
   private _onMemberLeft(_: IRoomSession, event: { user: IUser }): void {
     const c = this._current;
     if (c && event.user.username === c.username) {
-      this._end(`${c.name} left the room; you stopped following them.`, true);
+      this._end(trans.__('%1 left the room; you stopped following them.', c.name), true);
     }
   }
 
@@ -341,7 +346,12 @@ export class Follower implements IDisposable {
     const c = this._current;
     const disposed = (c?.session as { isDisposed?: boolean } | undefined)?.isDisposed === true;
     if (c && this._rooms && (disposed || !this._rooms.sessions.includes(c.session))) {
-      this._end(`You left the room ${c.session.name}; you stopped following ${c.name}.`, true);
+      const notice = trans.__(
+        'You left the room %1; you stopped following %2.',
+        c.session.name,
+        c.name
+      );
+      this._end(notice, true);
     }
   }
 

@@ -9,6 +9,7 @@
 import type { Panel } from '@lumino/widgets';
 import { Widget } from '@lumino/widgets';
 
+import { trans } from '../i18n';
 import type { Follower } from './follow';
 
 /** Where the bar can go. */
@@ -41,7 +42,7 @@ export class FollowBar extends Widget {
     const node = this.node;
     node.dataset.testid = 'collab-follow-bar';
     node.setAttribute('role', 'region');
-    node.setAttribute('aria-label', 'Following');
+    node.setAttribute('aria-label', trans.__('Following'));
 
     this._label = part('span', 'jp-CollabFollowBar-label', 'collab-follow-label');
     this._notice = part('span', 'jp-CollabFollowBar-notice', 'collab-follow-notice');
@@ -50,9 +51,17 @@ export class FollowBar extends Widget {
     const text = part('div', 'jp-CollabFollowBar-text', null);
     text.append(this._label, this._notice);
 
-    this._resume = button('Resume', 'collab-follow-resume', 'Jump to where they are now');
-    this._stop = button('Stop', 'collab-follow-stop', 'Stop following');
-    this._dismiss = button('Dismiss', 'collab-follow-dismiss', 'Hide this message');
+    this._resume = button(
+      trans.__('Resume'),
+      'collab-follow-resume',
+      trans.__('Jump to where they are now')
+    );
+    this._stop = button(trans.__('Stop'), 'collab-follow-stop', trans.__('Stop following'));
+    this._dismiss = button(
+      trans.__('Dismiss'),
+      'collab-follow-dismiss',
+      trans.__('Hide this message')
+    );
     this._resume.classList.add('jp-mod-accept');
     this._resume.addEventListener('click', () => this._follower.resume());
     this._stop.addEventListener('click', () => this._follower.stop());
@@ -87,8 +96,8 @@ export class FollowBar extends Widget {
     this.node.dataset.state = state;
     this._label.textContent = following
       ? following.paused
-        ? `Following ${following.name} — paused`
-        : `Following ${following.name}`
+        ? trans.__('Following %1 — paused', following.name)
+        : trans.__('Following %1', following.name)
       : '';
     this._label.hidden = !following;
     this._notice.textContent = notice ?? '';

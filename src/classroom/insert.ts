@@ -3,7 +3,9 @@
  */
 import type { Notebook } from '@jupyterlab/notebook';
 
-/** The sentence when there is no notebook to insert into. */
+import { trans } from '../i18n';
+
+/** The sentence when there is no notebook to insert into (in English: it is translated). */
 export const NO_NOTEBOOK = 'Open a notebook first.';
 
 /** Whether a cell shows a Room widget (clicking a widget's button makes its cell active). */
@@ -27,10 +29,10 @@ export function insertCodeBelow(
 ): string | null {
   const model = notebook && !notebook.isDisposed ? notebook.model : null;
   if (!notebook || !model) {
-    return NO_NOTEBOOK;
+    return trans.__('Open a notebook first.');
   }
   if (model.readOnly) {
-    return 'This notebook is read-only: open one you can edit.';
+    return trans.__('This notebook is read-only: open one you can edit.');
   }
   const count = model.cells.length;
   let active = notebook.activeCellIndex;

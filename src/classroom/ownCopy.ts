@@ -7,6 +7,7 @@
  */
 import type { Contents } from '@jupyterlab/services';
 
+import { trans } from '../i18n';
 import { toRoomName } from '../protocol';
 
 /** The notebook metadata key the Room widget reads (`{"room": <name>}`). */
@@ -69,7 +70,7 @@ export async function chooseCopyPath(
       return candidate;
     }
   }
-  throw new Error(`There are too many copies of ${path} already.`);
+  throw new Error(trans.__('There are too many copies of %1 already.', path));
 }
 
 /** The room a notebook's `Room()` without a name joins: its metadata's, else its path's. */
@@ -113,7 +114,7 @@ export async function makeOwnCopy(path: string, options: IOwnCopyOptions): Promi
     const { dir } = splitPath(path);
     duplicate = (await contents.copy(path, dir)).path;
   } catch (err) {
-    throw new Error(`Could not copy ${path}: ${reason(err)}`);
+    throw new Error(trans.__('Could not copy %1: %2', path, reason(err)));
   }
   let target: string | null = null;
   try {
@@ -132,12 +133,12 @@ export async function makeOwnCopy(path: string, options: IOwnCopyOptions): Promi
       }
     }
     if (target === null) {
-      throw new Error('another copy took the name');
+      throw new Error(trans.__('another copy took the name'));
     }
     const open = options.openContent?.(path);
     const content = isObject(open) ? open : (await contents.get(target, { content: true })).content;
     if (!isObject(content)) {
-      throw new Error('it is not a notebook');
+      throw new Error(trans.__('it is not a notebook'));
     }
     const room = roomOf(path, content);
     const metadata = isObject(content.metadata) ? content.metadata : {};
@@ -148,12 +149,14 @@ export async function makeOwnCopy(path: string, options: IOwnCopyOptions): Promi
     await contents.save(target, { type: 'notebook', format: 'json', content: marked });
   } catch (err) {
     await contents.delete(target ?? duplicate).catch(() => undefined);
-    throw new Error(`Could not make your own copy of ${path}: ${reason(err)}`);
+    throw new Error(trans.__('Could not make your own copy of %1: %2', path, reason(err)));
   }
   try {
     await options.open(target);
   } catch (err) {
-    throw new Error(`Your copy ${target} was made but could not be opened: ${reason(err)}`);
+    throw new Error(
+      trans.__('Your copy %1 was made but could not be opened: %2', target, reason(err))
+    );
   }
   return target;
 }
@@ -175,5 +178,5 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** A short reason from an error (the server's message when it gave one). */
 function reason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message || 'unknown error';
+  return message || trans.__('unknown error');
 }

@@ -19,6 +19,7 @@ import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 import type { Manager } from 'socket.io-client';
 
+import { trans } from '../i18n';
 import type { IHandshakeInfo, IHandshakeStep, INetworkTap, IRawPacket } from '../tokens';
 
 type Engine = Manager['engine'];
@@ -204,14 +205,14 @@ export class EngineTap implements INetworkTap, IDisposable {
     const transport = this._transportName();
     const upgrades = Array.isArray(data.upgrades) ? data.upgrades.map(String) : [];
     const steps: IHandshakeStep[] = [
-      { ts, kind: 'open', transport, text: `open packet received over ${transport}` }
+      { ts, kind: 'open', transport, text: trans.__('open packet received over %1', transport) }
     ];
     for (const name of this._probes(upgrades, transport)) {
       steps.push({
         ts,
         kind: 'probe',
         transport: name,
-        text: `probing ${name}: opening it next to ${transport} to send 2probe`
+        text: trans.__('probing %1: opening it next to %2 to send 2probe', name, transport)
       });
     }
     this._handshake = {
@@ -235,7 +236,10 @@ export class EngineTap implements INetworkTap, IDisposable {
     this._addStep(
       'upgrading',
       transport.name,
-      `2probe sent, 3probe received over ${transport.name}: it works, the old transport drains`
+      trans.__(
+        '2probe sent, 3probe received over %1: it works, the old transport drains',
+        transport.name
+      )
     );
   };
 
@@ -243,11 +247,15 @@ export class EngineTap implements INetworkTap, IDisposable {
     if (this._captures > 0) {
       this._emitPacket('out', { type: 'upgrade' }, transport.name);
     }
-    this._addStep('upgrade', transport.name, `5 (upgrade) sent: now on ${transport.name}`);
+    this._addStep(
+      'upgrade',
+      transport.name,
+      trans.__('5 (upgrade) sent: now on %1', transport.name)
+    );
   };
 
   private _onUpgradeError = (err: Error): void => {
-    this._addStep('upgrade-error', '', `probe failed: ${err?.message ?? String(err)}`);
+    this._addStep('upgrade-error', '', trans.__('probe failed: %1', err?.message ?? String(err)));
   };
 
   private _onPacketIn = (packet: IEnginePacket): void => {

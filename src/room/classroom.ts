@@ -17,11 +17,13 @@ import type {
   IRoleEvent,
   Role
 } from '../protocol';
+import { trans } from '../i18n';
 import {
   LANGUAGE_RE,
   MAX_POLL_OPTION,
   MAX_POLL_OPTIONS,
   MAX_POLL_QUESTION,
+  MAX_TEXT_LENGTH,
   MIN_POLL_OPTIONS
 } from '../limits';
 import type { IProtocolError } from '../protocol';
@@ -134,11 +136,11 @@ export class ClassroomState implements IClassroomState {
     const name = hand.display_name || this._nameOf(hand.user);
     let text: string;
     if (event.raised) {
-      text = `${name} raised a hand`;
+      text = trans.__('%1 raised a hand', name);
     } else if (!event.by || event.by === hand.user) {
-      text = `${name} lowered their hand`;
+      text = trans.__('%1 lowered their hand', name);
     } else {
-      text = `${this._nameOf(event.by)} lowered ${name}'s hand`;
+      text = trans.__("%1 lowered %2's hand", this._nameOf(event.by), name);
     }
     return { kind: 'hand', text, username: hand.user };
   }
@@ -149,8 +151,12 @@ export class ClassroomState implements IClassroomState {
     if (!user || typeof user.username !== 'string') {
       return null;
     }
-    const role: Role = user.role === 'teacher' ? 'teacher' : 'student';
-    return { kind: 'role', text: `${displayName(user)} is now a ${role}`, username: user.username };
+    const name = displayName(user);
+    const text =
+      user.role === 'teacher'
+        ? trans.__('%1 is now a teacher', name)
+        : trans.__('%1 is now a student', name);
+    return { kind: 'role', text, username: user.username };
   }
 
   /** The follow request of a `follow` ack. Returns whether it changed. */
@@ -172,8 +178,8 @@ export class ClassroomState implements IClassroomState {
     const who = event.by || event.follow?.user || '';
     const name = this._nameOf(who);
     const text = this._follow
-      ? `${name} asks everyone to follow`
-      : `${name} stopped asking to follow`;
+      ? trans.__('%1 asks everyone to follow', name)
+      : trans.__('%1 stopped asking to follow', name);
     return { kind: 'follow', text, username: who || undefined };
   }
 
@@ -205,7 +211,9 @@ export class ClassroomState implements IClassroomState {
     this._sortedPolls = null;
     this._trimPolls();
     const closedNow = poll.closed && (!before || !before.closed);
-    const line = closedNow ? { kind: 'poll', text: `Poll: ${poll.question} (closed)` } : null;
+    const line = closedNow
+      ? { kind: 'poll', text: trans.__('Poll: %1 (closed)', poll.question) }
+      : null;
     return { changed: true, line };
   }
 
@@ -238,7 +246,7 @@ export class ClassroomState implements IClassroomState {
     this._trimPolls();
     return {
       kind: 'poll',
-      text: `Poll by ${displayName(message.user)}: ${message.text}`,
+      text: trans.__('Poll by %1: %2', displayName(message.user), message.text),
       username: message.user.username
     };
   }
@@ -255,7 +263,9 @@ export class ClassroomState implements IClassroomState {
       return { changed, line: null };
     }
     const name = this._nameOf(event.by);
-    const text = on ? `${name} lets students share code` : `${name} stopped students sharing code`;
+    const text = on
+      ? trans.__('%1 lets students share code', name)
+      : trans.__('%1 stopped students sharing code', name);
     return { changed, line: { kind: 'classroom', text, username: event.by } };
   }
 
@@ -334,16 +344,19 @@ function sameJson(a: unknown, b: unknown): boolean {
  */
 export function snippetError(code: string, language?: string): IProtocolError | null {
   if (typeof code !== 'string') {
-    return { code: 'invalid_text', message: 'the code is not text' };
+    return { code: 'invalid_text', message: trans.__('the code is not text') };
   }
-  const text = textError(code);
-  if (text) {
-    return { code: 'invalid_text', message: text.message.replace('the text', 'the code') };
+  if (textError(code)) {
+    // The checks of a chat message's text, said of the code.
+    const message = code.trim()
+      ? trans.__('the code is longer than %1 characters', MAX_TEXT_LENGTH)
+      : trans.__('the code is empty');
+    return { code: 'invalid_text', message };
   }
   if (language !== undefined && !LANGUAGE_RE.test(language)) {
     return {
       code: 'invalid_value',
-      message: 'language: 1-32 of a-z 0-9 + # . _ -'
+      message: trans.__('language: 1-32 of a-z 0-9 + # . _ -')
     };
   }
   return null;
@@ -354,7 +367,7 @@ export function pollError(question: string, options: ReadonlyArray<string>): IPr
   if (typeof question !== 'string' || !question.trim() || question.length > MAX_POLL_QUESTION) {
     return {
       code: 'invalid_text',
-      message: `the question must have 1-${MAX_POLL_QUESTION} characters`
+      message: trans.__('the question must have 1-%1 characters', MAX_POLL_QUESTION)
     };
   }
   if (
@@ -364,19 +377,19 @@ export function pollError(question: string, options: ReadonlyArray<string>): IPr
   ) {
     return {
       code: 'invalid_value',
-      message: `a poll has ${MIN_POLL_OPTIONS}-${MAX_POLL_OPTIONS} options`
+      message: trans.__('a poll has %1-%2 options', MIN_POLL_OPTIONS, MAX_POLL_OPTIONS)
     };
   }
   for (const option of options) {
     if (typeof option !== 'string' || !option.trim() || option.length > MAX_POLL_OPTION) {
       return {
         code: 'invalid_value',
-        message: `each option must have 1-${MAX_POLL_OPTION} characters`
+        message: trans.__('each option must have 1-%1 characters', MAX_POLL_OPTION)
       };
     }
   }
   if (new Set(options).size !== options.length) {
-    return { code: 'invalid_value', message: 'two options are the same' };
+    return { code: 'invalid_value', message: trans.__('two options are the same') };
   }
   return null;
 }

@@ -6,6 +6,7 @@
  * awaited, `failed` when refused (it stays until retried or discarded), and leaves the outbox
  * when the server's copy arrives (by ack or by the broadcast, whichever comes first).
  */
+import { trans } from '../i18n';
 import { MAX_TEXT_LENGTH } from '../limits';
 import type { IMessage, IProtocolError } from '../protocol';
 import type { IPendingMessage } from '../tokens';
@@ -132,12 +133,12 @@ export class Outbox {
 /** The error the server would answer for this text, or null when it is acceptable. */
 export function textError(text: string): IProtocolError | null {
   if (!text.trim()) {
-    return { code: 'invalid_text', message: 'the text is empty' };
+    return { code: 'invalid_text', message: trans.__('the text is empty') };
   }
   if (text.length > MAX_TEXT_LENGTH) {
     return {
       code: 'invalid_text',
-      message: `the text is longer than ${MAX_TEXT_LENGTH} characters`
+      message: trans.__('the text is longer than %1 characters', MAX_TEXT_LENGTH)
     };
   }
   return null;

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'socket.io-client';
 
+import { trans } from '../i18n';
 import { HISTORY_PAGE_SIZE } from '../limits';
 import {
   Ack,
@@ -34,13 +35,14 @@ type CollabSocket = Socket<IServerToClientEvents, IClientToServerEvents>;
 const ACK_TIMEOUT = 15000;
 
 /** The answer to a request that got none in ACK_TIMEOUT. */
-const TIMEOUT_ERROR: IProtocolError = { code: 'timeout', message: 'no answer from the server' };
+function timeoutError(): IProtocolError {
+  return { code: 'timeout', message: trans.__('no answer from the server') };
+}
 
 /** The answer to a request made while the room is not joined on a live connection. */
-const NOT_CONNECTED_ERROR: IProtocolError = {
-  code: 'not_connected',
-  message: 'not connected to the room'
-};
+function notConnectedError(): IProtocolError {
+  return { code: 'not_connected', message: trans.__('not connected to the room') };
+}
 
 /** The socket with an acknowledgement timeout: acks get an error first. */
 type TimedSocket = ReturnType<CollabSocket['timeout']>;
@@ -90,7 +92,7 @@ export class RoomSession extends RoomState {
       if (err) {
         // Disconnected or no answer: try again if still connected on the same socket.
         if (socket.connected && socket.id === sid) {
-          this.addLog('error', 'join timed out, retrying');
+          this.addLog('error', trans.__('join timed out, retrying'));
           this._retryJoin(2000);
         }
         return;
@@ -99,7 +101,7 @@ export class RoomSession extends RoomState {
         this._joinError = res.error;
         this.addLog(
           'error',
-          `could not join ${this.name}: ${res.error.code}: ${res.error.message}`
+          trans.__('could not join %1: %2: %3', this.name, res.error.code, res.error.message)
         );
         this._changed.emit('state');
         if (res.error.code === 'rate_limited' || res.error.code === 'unavailable') {
@@ -190,7 +192,10 @@ export class RoomSession extends RoomState {
         return;
       }
       if (isAckError(res)) {
-        this.addLog('error', `history refused: ${res.error.code}: ${res.error.message}`);
+        this.addLog(
+          'error',
+          trans.__('history refused: %1: %2', res.error.code, res.error.message)
+        );
         return;
       }
       for (const m of res.messages) {
@@ -230,7 +235,10 @@ export class RoomSession extends RoomState {
       more = res.has_more;
       this._changed.emit('messages');
     }
-    this.addLog('restore', `restored ${restored} more message${restored === 1 ? '' : 's'}`);
+    this.addLog(
+      'restore',
+      trans._n('restored %1 more message', 'restored %1 more messages', restored)
+    );
   }
 
   // ---- presence ----
@@ -351,12 +359,12 @@ export class RoomSession extends RoomState {
   ): Promise<IProtocolError | null> {
     const socket = this._socket();
     if (this._disposed || !this._joined || !socket.connected) {
-      return Promise.resolve(NOT_CONNECTED_ERROR);
+      return Promise.resolve(notConnectedError());
     }
     return new Promise(resolve => {
       emit(socket.timeout(ACK_TIMEOUT), (err, res) => {
         if (err) {
-          resolve(TIMEOUT_ERROR);
+          resolve(timeoutError());
         } else if (isAckError(res)) {
           resolve(res.error);
         } else {
@@ -402,7 +410,7 @@ export class RoomSession extends RoomState {
         if (!socket.connected) {
           this._outbox.requeue(clientId); // lost with the connection: after the re-join
         } else {
-          this._outbox.failed(clientId, { code: 'timeout', message: 'no answer from the server' });
+          this._outbox.failed(clientId, timeoutError());
         }
         return;
       }

@@ -34,6 +34,7 @@ import type {
   IRoomSession,
   RoomChange
 } from '../tokens';
+import { trans } from '../i18n';
 import { displayName } from '../util';
 import { ClassroomState, IClassroomLogLine } from './classroom';
 import { diffMembers } from './members';
@@ -177,7 +178,7 @@ export abstract class RoomState implements IRoomSession {
     this._members.set(user.username, user);
     this._changed.emit('members');
     if (!known) {
-      this.addLog('join', `${displayName(user)} connected`, Date.now(), user.username);
+      this.addLog('join', trans.__('%1 connected', displayName(user)), Date.now(), user.username);
       this._memberJoined.emit({ user, ts: event.ts });
     }
   }
@@ -191,7 +192,8 @@ export abstract class RoomState implements IRoomSession {
     const known = this._members.delete(user.username);
     this._changed.emit('members');
     if (known) {
-      this.addLog('leave', `${displayName(user)} disconnected`, Date.now(), user.username);
+      const text = trans.__('%1 disconnected', displayName(user));
+      this.addLog('leave', text, Date.now(), user.username);
       this._memberLeft.emit({ user, ts: event.ts });
     }
   }
@@ -267,21 +269,21 @@ export abstract class RoomState implements IRoomSession {
     const before = new Map(this._members);
     this._members = new Map(res.members.map(m => [m.username, m]));
     if (!rejoin) {
-      this.addLog('join', `joined ${this.name} as ${displayName(res.you)}`);
+      this.addLog('join', trans.__('joined %1 as %2', this.name, displayName(res.you)));
       for (const m of res.members) {
         if (m.username !== res.you.username) {
-          this.addLog('here', `${displayName(m)} is here`, Date.now(), m.username);
+          this.addLog('here', trans.__('%1 is here', displayName(m)), Date.now(), m.username);
         }
       }
     } else {
       const { joined, left } = diffMembers(before, res.members, res.you.username);
       for (const m of joined) {
-        const text = `${displayName(m)} connected (while we were away)`;
+        const text = trans.__('%1 connected (while we were away)', displayName(m));
         this.addLog('join', text, Date.now(), m.username);
         this._memberJoined.emit({ user: m, ts: Date.now() });
       }
       for (const m of left) {
-        const text = `${displayName(m)} disconnected (while we were away)`;
+        const text = trans.__('%1 disconnected (while we were away)', displayName(m));
         this.addLog('leave', text, Date.now(), m.username);
         this._memberLeft.emit({ user: m, ts: Date.now() });
       }
@@ -386,7 +388,13 @@ export abstract class RoomState implements IRoomSession {
     this._joinedOnce = true;
     if (rejoin) {
       const n = fresh.length;
-      this.addLog('restore', `rejoined ${this.name}, restored ${n} message${n === 1 ? '' : 's'}`);
+      const text = trans._n(
+        'rejoined %2, restored %1 message',
+        'rejoined %2, restored %1 messages',
+        n,
+        this.name
+      );
+      this.addLog('restore', text);
     }
     this._changed.emit('messages');
     this._changed.emit('state');

@@ -3,6 +3,7 @@
  * who may; for teachers "Ask everyone to follow me", "New poll" and "Students may share code".
  * A refused request shows on its line.
  */
+import { trans } from '../i18n';
 import type { IProtocolError } from '../protocol';
 import type { IRoomSession } from '../tokens';
 import { errorText } from './classroomInfo';
@@ -19,15 +20,15 @@ export interface IClassroomBarPanels {
 export class ClassroomBar {
   constructor(panels: IClassroomBarPanels) {
     this._panels = panels;
-    this._hand = smallButton('collab-hand-toggle', 'Raise hand', {
+    this._hand = smallButton('collab-hand-toggle', trans.__('Raise hand'), {
       className: 'jp-CollabClass-handToggle'
     });
-    this._follow = smallButton('collab-follow-ask', 'Ask everyone to follow me');
-    this._share = smallButton('collab-snippet-open', 'Share code', {
-      title: 'Share a code snippet in the chat'
+    this._follow = smallButton('collab-follow-ask', trans.__('Ask everyone to follow me'));
+    this._share = smallButton('collab-snippet-open', trans.__('Share code'), {
+      title: trans.__('Share a code snippet in the chat')
     });
-    this._poll = smallButton('collab-poll-open', 'New poll', {
-      title: 'Ask the room a quick question'
+    this._poll = smallButton('collab-poll-open', trans.__('New poll'), {
+      title: trans.__('Ask the room a quick question')
     });
     this._snippets = h('input', {
       testid: 'collab-student-snippets',
@@ -37,10 +38,10 @@ export class ClassroomBar {
       'label',
       {
         className: 'jp-CollabClass-check',
-        attrs: { title: 'Let students share code snippets in the chat too' }
+        attrs: { title: trans.__('Let students share code snippets in the chat too') }
       },
       this._snippets,
-      h('span', { text: 'Students may share code' })
+      h('span', { text: trans.__('Students may share code') })
     );
     this._error = h('span', {
       className: 'jp-CollabClass-error',
@@ -51,7 +52,7 @@ export class ClassroomBar {
       'div',
       {
         className: 'jp-CollabClass-toolbar',
-        attrs: { role: 'toolbar', 'aria-label': 'Classroom' }
+        attrs: { role: 'toolbar', 'aria-label': trans.__('Classroom') }
       },
       this._hand,
       this._follow,
@@ -79,16 +80,20 @@ export class ClassroomBar {
     }
     const teacher = session.role === 'teacher';
     const raised = classroom.hands.some(x => x.user === you);
-    this._hand.textContent = raised ? 'Lower hand' : '✋ Raise hand';
-    this._hand.title = raised ? 'Lower your hand' : 'Raise your hand: the teacher sees it';
+    this._hand.textContent = raised ? trans.__('Lower hand') : `✋ ${trans.__('Raise hand')}`;
+    this._hand.title = raised
+      ? trans.__('Lower your hand')
+      : trans.__('Raise your hand: the teacher sees it');
     this._hand.setAttribute('aria-pressed', String(raised));
     this._hand.dataset.raised = String(raised);
     const asking = classroom.follow?.user === you;
     this._follow.hidden = !teacher;
-    this._follow.textContent = asking ? 'Stop asking' : 'Ask everyone to follow me';
+    this._follow.textContent = asking
+      ? trans.__('Stop asking')
+      : trans.__('Ask everyone to follow me');
     this._follow.title = asking
-      ? 'Stop asking the room to follow you'
-      : 'Ask everyone to follow you: each of them may accept or not';
+      ? trans.__('Stop asking the room to follow you')
+      : trans.__('Ask everyone to follow you: each of them may accept or not');
     this._follow.setAttribute('aria-pressed', String(asking));
     this._share.hidden = !(teacher || classroom.studentSnippets);
     this._poll.hidden = !teacher;

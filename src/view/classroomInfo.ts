@@ -2,6 +2,7 @@
  * What classroom mode's views show, as pure functions of the room (no DOM): how long ago,
  * who has not answered a poll, where the students are, whether to offer an own copy.
  */
+import { trans } from '../i18n';
 import type { IMember, IPoll, IPresenceEntry, IPresenceState, IProtocolError } from '../protocol';
 import type { IRoomSession } from '../tokens';
 import { displayName } from '../util';
@@ -11,26 +12,27 @@ import { latestByUser } from './locations';
 export function timeAgo(ts: number, now: number): string {
   const seconds = Math.max(0, (now - ts) / 1000);
   if (seconds < 45) {
-    return 'just now';
+    return trans.__('just now');
   }
   const minutes = Math.max(1, Math.floor(seconds / 60));
   if (minutes < 60) {
-    return `${minutes} min ago`;
+    return trans._n('%1 min ago', '%1 min ago', minutes);
   }
   const hours = Math.floor(minutes / 60);
   if (hours < 24) {
-    return `${hours} h ago`;
+    return trans._n('%1 h ago', '%1 h ago', hours);
   }
-  return `${Math.floor(hours / 24)} d ago`;
+  const days = Math.floor(hours / 24);
+  return trans._n('%1 d ago', '%1 d ago', days);
 }
 
 /** A refusal as the views show it. */
 export function errorText(error: IProtocolError): string {
   if (error.code === 'forbidden') {
-    return `Not allowed: ${error.message}`;
+    return trans.__('Not allowed: %1', error.message);
   }
   if (error.code === 'timeout' || error.code === 'not_connected') {
-    return `${error.message}: try again`;
+    return trans.__('%1: try again', error.message);
   }
   return `${error.code}: ${error.message}`;
 }

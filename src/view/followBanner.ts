@@ -3,6 +3,7 @@
  * Follow / Not now". Never forced: following starts only on "Follow"; "Not now" hides this
  * request until a new one comes.
  */
+import { trans } from '../i18n';
 import type { IClassroomLab, IRoomSession } from '../tokens';
 import { displayName } from '../util';
 import { followingOf } from './classroomInfo';
@@ -47,9 +48,9 @@ export function followOffer(
   const name = member ? displayName(member) : request.user;
   let blocked = '';
   if (!classroom) {
-    blocked = 'Following needs JupyterLab';
+    blocked = trans.__('Following needs JupyterLab');
   } else if (followingOf(session.presence.values(), request.user) === you) {
-    blocked = `${name} follows you: two people cannot follow each other`;
+    blocked = trans.__('%1 follows you: two people cannot follow each other', name);
   }
   return { username: request.user, name, key, blocked };
 }
@@ -59,8 +60,10 @@ export class FollowBanner {
   constructor(classroom: IClassroomLab | null) {
     this._classroom = classroom;
     this._text = h('span', { className: 'jp-CollabClass-bannerText' });
-    this._accept = smallButton('collab-follow-accept', 'Follow', { className: 'jp-mod-accept' });
-    this._decline = smallButton('collab-follow-decline', 'Not now');
+    this._accept = smallButton('collab-follow-accept', trans.__('Follow'), {
+      className: 'jp-mod-accept'
+    });
+    this._decline = smallButton('collab-follow-decline', trans.__('Not now'));
     this.node = h(
       'div',
       {
@@ -93,10 +96,10 @@ export class FollowBanner {
     if (!offer) {
       return;
     }
-    this._text.textContent = `${offer.name} asks you to follow them:`;
+    this._text.textContent = trans.__('%1 asks you to follow them:', offer.name);
     this._accept.disabled = offer.blocked !== '';
     this._accept.title =
-      offer.blocked || `Open ${offer.name}'s notebook and keep their cell in view`;
+      offer.blocked || trans.__("Open %1's notebook and keep their cell in view", offer.name);
   }
 
   dispose(): void {

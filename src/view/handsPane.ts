@@ -2,6 +2,7 @@
  * The teacher's hand queue: raised hands oldest first, each with the name, how long ago
  * (refreshed every 15 s), where they are (a click goes there) and "Lower".
  */
+import { trans } from '../i18n';
 import type { IHand, IProtocolError } from '../protocol';
 import type { ICollabPresence, IRoomSession } from '../tokens';
 import { errorText, timeAgo } from './classroomInfo';
@@ -22,9 +23,12 @@ export class HandsPane {
     this._list = h('ol', {
       className: 'jp-CollabClass-handList',
       testid: 'collab-hand-queue',
-      attrs: { 'aria-label': 'Raised hands, oldest first' }
+      attrs: { 'aria-label': trans.__('Raised hands, oldest first') }
     });
-    this._title = h('div', { className: 'jp-CollabRoom-sectionTitle', text: 'Raised hands' });
+    this._title = h('div', {
+      className: 'jp-CollabRoom-sectionTitle',
+      text: trans.__('Raised hands')
+    });
     this._error = h('div', {
       className: 'jp-CollabClass-error',
       testid: 'collab-hand-error',
@@ -55,10 +59,12 @@ export class HandsPane {
       }
       if (!hands.length) {
         this._list.appendChild(
-          h('li', { className: 'jp-CollabClass-empty', text: 'No raised hands' })
+          h('li', { className: 'jp-CollabClass-empty', text: trans.__('No raised hands') })
         );
       }
-      this._title.textContent = hands.length ? `Raised hands (${hands.length})` : 'Raised hands';
+      this._title.textContent = hands.length
+        ? trans.__('Raised hands (%1)', hands.length)
+        : trans.__('Raised hands');
       this.renderTimes();
       this._setTimer(hands.length > 0);
     }
@@ -96,7 +102,7 @@ export class HandsPane {
         continue;
       }
       where.dataset.key = line.key;
-      where.textContent = [line.text || 'not sharing where they are', line.activity]
+      where.textContent = [line.text || trans.__('not sharing where they are'), line.activityText]
         .filter(Boolean)
         .join(' · ');
       where.disabled = !line.canJump;
@@ -177,9 +183,9 @@ function handItem(hand: IHand): HTMLElement {
       testid: 'collab-hand-where',
       attrs: { type: 'button', 'data-action': 'jump' }
     }),
-    smallButton('collab-hand-lower', 'Lower', {
+    smallButton('collab-hand-lower', trans.__('Lower'), {
       action: 'lower',
-      title: `Lower ${hand.display_name || hand.user}'s hand`
+      title: trans.__("Lower %1's hand", hand.display_name || hand.user)
     })
   );
   return li;

@@ -1,6 +1,7 @@
 /**
  * Where each member is, as the members list shows it: pure functions, no DOM.
  */
+import { trans } from '../i18n';
 import type { IPresenceEntry, IPresenceState } from '../protocol';
 import { formatLocation } from '../presence/state';
 
@@ -24,6 +25,8 @@ export interface ILocationLine {
   readonly text: string;
   /** 'idle' or 'away'; '' when active or unknown. */
   readonly activity: '' | 'idle' | 'away';
+  /** `activity` as the user reads it ("idle", "away", translated; '' when active). */
+  readonly activityText: string;
   /** Whether clicking it can go there (a notebook with that path is open here). */
   readonly canJump: boolean;
   /** The tooltip. */
@@ -49,17 +52,26 @@ export function describeLocation(
   let text: string;
   if (isYou && !sharing) {
     state = null;
-    text = 'not sharing your cursor';
+    text = trans.__('not sharing your cursor');
   } else {
     text = state ? formatLocation(state) : '';
   }
   const activity = state?.activity && state.activity !== 'active' ? state.activity : '';
   const canJump = !isYou && state !== null && canJumpTo(state);
+  const activityText =
+    activity === 'idle' ? trans.__('idle') : activity === 'away' ? trans.__('away') : '';
   let title = text;
   if (canJump) {
-    title = `Go to ${text}`;
+    title = trans.__('Go to %1', text);
   } else if (!isYou && state?.path) {
-    title = `${text} (open ${state.path} to go there)`;
+    title = trans.__('%1 (open %2 to go there)', text, state.path);
   }
-  return { text, activity, canJump, title, key: `${text}\u0000${activity}\u0000${canJump}` };
+  return {
+    text,
+    activity,
+    activityText,
+    canJump,
+    title,
+    key: `${text}\u0000${activity}\u0000${canJump}`
+  };
 }

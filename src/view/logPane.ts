@@ -1,6 +1,7 @@
 /**
  * The event log of the Room view: every connect, disconnect, join and leave, timestamped.
  */
+import { trans } from '../i18n';
 import type { ILogEntry, IRoomSession } from '../tokens';
 import { formatClock } from '../util';
 import { atBottom, h, section } from './dom';
@@ -10,9 +11,14 @@ export class LogPane {
     this._list = h('ol', {
       className: 'jp-CollabRoom-logList',
       testid: 'event-log',
-      attrs: { role: 'log', 'aria-label': 'Event log', 'aria-live': 'polite', tabindex: '0' }
+      attrs: {
+        role: 'log',
+        'aria-label': trans.__('Event log'),
+        'aria-live': 'polite',
+        tabindex: '0'
+      }
     });
-    this.node = section('jp-CollabRoom-log', 'Event log', this._list);
+    this.node = section('jp-CollabRoom-log', trans.__('Event log'), this._list);
   }
 
   readonly node: HTMLElement;

@@ -3,6 +3,7 @@
  * cell, line, idle/away); a click on a location goes there. In classroom mode: a teacher
  * badge, raised hands, "Follow", and for teachers "Make teacher/student" and "Lower hand".
  */
+import { trans } from '../i18n';
 import type { IMember, IProtocolError, Role } from '../protocol';
 import type { IClassroomLab, ICollabPresence, IRoomSession } from '../tokens';
 import { displayName } from '../util';
@@ -27,9 +28,9 @@ export class MembersPane {
     this._list = h('ul', {
       className: 'jp-CollabRoom-memberList',
       testid: 'members',
-      attrs: { 'aria-label': 'Members' }
+      attrs: { 'aria-label': trans.__('Members') }
     });
-    this.node = section('jp-CollabRoom-members', 'People', this._list);
+    this.node = section('jp-CollabRoom-members', trans.__('People'), this._list);
     this._list.addEventListener('click', this._onClick);
   }
 
@@ -141,7 +142,7 @@ export class MembersPane {
           h('span', {
             className: 'jp-CollabRoom-activity',
             testid: 'member-activity',
-            text: line.activity,
+            text: line.activityText,
             attrs: { 'data-activity': line.activity }
           })
         );
@@ -255,7 +256,7 @@ function renderRowClassroom(row: HTMLElement, m: IMember, p: IRowClassroom): voi
       h('span', {
         className: 'jp-CollabClass-badge',
         testid: 'collab-member-teacher',
-        text: 'teacher'
+        text: trans.__('teacher')
       })
     );
   }
@@ -265,7 +266,11 @@ function renderRowClassroom(row: HTMLElement, m: IMember, p: IRowClassroom): voi
         className: 'jp-CollabClass-hand',
         testid: 'collab-member-hand',
         text: '✋',
-        attrs: { title: `${name} raised a hand`, 'aria-label': 'raised a hand', role: 'img' }
+        attrs: {
+          title: trans.__('%1 raised a hand', name),
+          'aria-label': trans.__('raised a hand'),
+          role: 'img'
+        }
       })
     );
   }
@@ -275,16 +280,22 @@ function renderRowClassroom(row: HTMLElement, m: IMember, p: IRowClassroom): voi
   if (!p.isYou && p.viewerTeacher) {
     const makeTeacher = p.role !== 'teacher';
     actions.appendChild(
-      smallButton('collab-member-role', makeTeacher ? 'Make teacher' : 'Make student', {
-        action: makeTeacher ? 'make-teacher' : 'make-student',
-        title: makeTeacher ? `Make ${name} a teacher of this room` : `Make ${name} a student`
-      })
+      smallButton(
+        'collab-member-role',
+        makeTeacher ? trans.__('Make teacher') : trans.__('Make student'),
+        {
+          action: makeTeacher ? 'make-teacher' : 'make-student',
+          title: makeTeacher
+            ? trans.__('Make %1 a teacher of this room', name)
+            : trans.__('Make %1 a student', name)
+        }
+      )
     );
     if (p.hand) {
       actions.appendChild(
-        smallButton('collab-member-lower-hand', 'Lower hand', {
+        smallButton('collab-member-lower-hand', trans.__('Lower hand'), {
           action: 'lower-hand',
-          title: `Lower ${name}'s hand`
+          title: trans.__("Lower %1's hand", name)
         })
       );
     }
@@ -294,19 +305,19 @@ function renderRowClassroom(row: HTMLElement, m: IMember, p: IRowClassroom): voi
 
 function followButton(name: string, p: IRowClassroom): HTMLButtonElement {
   if (p.following) {
-    const b = smallButton('collab-member-follow', 'Following', {
+    const b = smallButton('collab-member-follow', trans.__('Following'), {
       action: 'unfollow',
-      title: `Stop following ${name}`,
+      title: trans.__('Stop following %1', name),
       className: 'jp-mod-active'
     });
     b.setAttribute('aria-pressed', 'true');
     return b;
   }
-  const b = smallButton('collab-member-follow', 'Follow', {
+  const b = smallButton('collab-member-follow', trans.__('Follow'), {
     action: 'follow',
     title: p.followsYou
-      ? `${name} follows you: two people cannot follow each other`
-      : `Follow ${name}: open their notebook and keep their cell in view`
+      ? trans.__('%1 follows you: two people cannot follow each other', name)
+      : trans.__('Follow %1: open their notebook and keep their cell in view', name)
   });
   b.setAttribute('aria-pressed', 'false');
   b.disabled = p.followsYou;
@@ -325,7 +336,7 @@ function memberRow(m: IMember, isYou: boolean): HTMLElement {
   row.append(avatar(m), h('div', { className: 'jp-CollabRoom-memberMain' }, line, where, actions));
   if (isYou) {
     row.classList.add('jp-mod-you');
-    line.appendChild(h('span', { className: 'jp-CollabRoom-you', text: '(you)' }));
+    line.appendChild(h('span', { className: 'jp-CollabRoom-you', text: trans.__('(you)') }));
   }
   line.appendChild(h('span', { className: 'jp-CollabClass-memberTags' }));
   if (m.sessions > 1) {
@@ -333,10 +344,13 @@ function memberRow(m: IMember, isYou: boolean): HTMLElement {
       h('span', {
         className: 'jp-CollabRoom-sessions',
         text: `×${m.sessions}`,
-        attrs: { title: `${m.sessions} tabs`, 'aria-label': `${m.sessions} tabs` }
+        attrs: {
+          title: trans._n('%1 tab', '%1 tabs', m.sessions),
+          'aria-label': trans._n('%1 tab', '%1 tabs', m.sessions)
+        }
       })
     );
   }
-  row.title = displayName(m) + (isYou ? ' (you)' : '');
+  row.title = isYou ? trans.__('%1 (you)', displayName(m)) : displayName(m);
   return row;
 }

@@ -5,6 +5,7 @@
  */
 import type { IDisposable } from '@lumino/disposable';
 
+import { trans } from '../i18n';
 import { matchesFilter, PacketLog } from '../inspector/packetLog';
 import type { IPacketRecord } from '../inspector/packets';
 import type { ICollabConnection, INetworkTap, IRawPacket, TransportMode } from '../tokens';
@@ -26,18 +27,18 @@ export class NetworkPane {
       testid: 'packet-filter',
       attrs: {
         type: 'search',
-        placeholder: 'filter: event or type',
-        'aria-label': 'Filter packets by event name or type',
+        placeholder: trans.__('filter: event or type'),
+        'aria-label': trans.__('Filter packets by event name or type'),
         'data-lm-suppress-shortcuts': 'true'
       }
     });
-    this._pause = button('packet-pause', 'Pause', () => this._setPaused(!this._paused));
+    this._pause = button('packet-pause', trans.__('Pause'), () => this._setPaused(!this._paused));
     this._count = h('span', { className: 'jp-CollabNet-count', testid: 'packet-count' });
     this._status = h('span', { className: 'jp-CollabNet-status', attrs: { role: 'status' } });
     this._list = h('ol', {
       className: 'jp-CollabNet-list',
       testid: 'packet-list',
-      attrs: { 'aria-label': 'Packets', tabindex: '0' }
+      attrs: { 'aria-label': trans.__('Packets'), tabindex: '0' }
     });
     const toolbar = h(
       'div',
@@ -45,23 +46,25 @@ export class NetworkPane {
       this._switch,
       this._filter,
       this._pause,
-      button('packet-clear', 'Clear', () => this._clear()),
-      button('packet-export', 'Export JSON', () => this._export()),
-      button('packet-copy', 'Copy JSON', () => void this._copy()),
+      button('packet-clear', trans.__('Clear'), () => this._clear()),
+      button('packet-export', trans.__('Export JSON'), () => this._export()),
+      button('packet-copy', trans.__('Copy JSON'), () => void this._copy()),
       this._count,
       this._status
     );
     const hint = h('p', {
       className: 'jp-CollabNet-hint',
-      text:
-        `Keeps the last ${this._log.limit} packets. The transport switch applies to this whole ` +
-        'tab: every Room widget shares its one connection. Engine.IO v4: the server pings, ' +
-        'this tab answers pong. Closing the pane stops the capture and forgets it.'
+      text: trans.__(
+        'Keeps the last %1 packets. The transport switch applies to this whole tab: every ' +
+          'Room widget shares its one connection. Engine.IO v4: the server pings, this tab ' +
+          'answers pong. Closing the pane stops the capture and forgets it.',
+        this._log.limit
+      )
     });
     const summary = h('summary', {
       className: 'jp-CollabRoom-sectionTitle jp-CollabNet-summary',
       testid: 'network-toggle',
-      text: 'Network'
+      text: trans.__('Network')
     });
     this.node = h(
       'details',
@@ -165,10 +168,12 @@ export class NetworkPane {
     const { transport, transportMode } = this._connection;
     renderHandshake(this._handshake, this._connection.network.handshake, transport);
     const polling = transportMode === 'polling';
-    this._switch.textContent = polling ? 'Allow WebSocket upgrade' : 'Use long-polling';
+    this._switch.textContent = polling
+      ? trans.__('Allow WebSocket upgrade')
+      : trans.__('Use long-polling');
     this._switch.title = polling
-      ? 'Reconnect this tab on long-polling, then let it upgrade to WebSocket'
-      : 'Reconnect this tab on HTTP long-polling only';
+      ? trans.__('Reconnect this tab on long-polling, then let it upgrade to WebSocket')
+      : trans.__('Reconnect this tab on HTTP long-polling only');
     this._switch.setAttribute('aria-pressed', String(polling));
     this.node.dataset.transport = transport;
     this.node.dataset.mode = transportMode;
@@ -182,7 +187,7 @@ export class NetworkPane {
 
   private _setPaused(paused: boolean): void {
     this._paused = paused;
-    this._pause.textContent = paused ? 'Resume' : 'Pause';
+    this._pause.textContent = paused ? trans.__('Resume') : trans.__('Pause');
     this._pause.setAttribute('aria-pressed', String(paused));
     this._renderCount();
   }
@@ -223,23 +228,27 @@ export class NetworkPane {
   private async _copy(): Promise<void> {
     try {
       await navigator.clipboard.writeText(this._exportText());
-      this._status.textContent = 'copied';
+      this._status.textContent = trans.__('copied');
     } catch {
-      this._status.textContent = 'copy refused by the browser: use Export JSON';
+      this._status.textContent = trans.__('copy refused by the browser: use Export JSON');
     }
   }
 
   private _renderCount(): void {
     const n = this._log.records.length;
-    const parts = [`${n} packet${n === 1 ? '' : 's'} (last ${this._log.limit} kept)`];
+    const parts = [
+      trans._n('%1 packet (last %2 kept)', '%1 packets (last %2 kept)', n, this._log.limit)
+    ];
     if (this._log.dropped) {
-      parts.push(`${this._log.dropped} older dropped`);
+      parts.push(trans._n('%1 older dropped', '%1 older dropped', this._log.dropped));
     }
     if (this._paused) {
-      parts.push('paused');
+      parts.push(trans.__('paused'));
     }
     if (this._skipped) {
-      parts.push(`${this._skipped} not captured while paused`);
+      parts.push(
+        trans._n('%1 not captured while paused', '%1 not captured while paused', this._skipped)
+      );
     }
     this._count.textContent = parts.join(' · ');
     this.node.dataset.packetCount = String(n);

@@ -3,6 +3,7 @@
  * small bar per cell), how many are active, idle, away or elsewhere, the raised hands, and
  * the open poll's "answered N of M".
  */
+import { trans } from '../i18n';
 import type { IClassroomLab, ICollabPresence, IRoomSession } from '../tokens';
 import { IOverview, openPoll, overviewOf, pollProgress, studentsOf } from './classroomInfo';
 import { h } from './dom';
@@ -19,7 +20,7 @@ export class OverviewPane {
     this.node = h(
       'div',
       { className: 'jp-CollabClass-overview', testid: 'collab-overview' },
-      h('div', { className: 'jp-CollabRoom-sectionTitle', text: 'Overview' }),
+      h('div', { className: 'jp-CollabRoom-sectionTitle', text: trans.__('Overview') }),
       this._body
     );
   }
@@ -50,15 +51,20 @@ export class OverviewPane {
       h('div', {
         className: 'jp-CollabClass-note',
         testid: 'collab-overview-hands',
-        text: hands === 1 ? '✋ 1 raised hand' : `✋ ${hands} raised hands`
+        text: `✋ ${trans._n('%1 raised hand', '%1 raised hands', hands)}`
       }),
       h('div', {
         className: 'jp-CollabClass-note',
         testid: 'collab-overview-poll',
         text:
           poll && progress
-            ? `Poll "${poll.question}": answered ${progress.answered} of ${progress.total}`
-            : 'No open poll'
+            ? trans.__(
+                'Poll "%1": answered %2 of %3',
+                poll.question,
+                progress.answered,
+                progress.total
+              )
+            : trans.__('No open poll')
       })
     );
   }
@@ -71,8 +77,8 @@ export class OverviewPane {
 
 function notebookLine(o: IOverview, students: number): HTMLElement {
   const text = o.path
-    ? `${students} ${students === 1 ? 'student' : 'students'} · ${o.path}`
-    : 'Open a notebook to see where your students are in it';
+    ? `${trans._n('%1 student', '%1 students', students)} · ${o.path}`
+    : trans.__('Open a notebook to see where your students are in it');
   return h('div', {
     className: 'jp-CollabClass-note jp-CollabClass-path',
     testid: 'collab-overview-path',
@@ -85,7 +91,7 @@ function notebookLine(o: IOverview, students: number): HTMLElement {
 function cellBars(o: IOverview): HTMLElement {
   const list = h('ul', {
     className: 'jp-CollabClass-cells',
-    attrs: { 'aria-label': 'Students per cell' }
+    attrs: { 'aria-label': trans.__('Students per cell') }
   });
   const max = Math.max(1, ...o.cells.map(c => c.count));
   for (const { index, count } of o.cells) {
@@ -94,7 +100,10 @@ function cellBars(o: IOverview): HTMLElement {
     const row = h(
       'li',
       { className: 'jp-CollabClass-cellRow', testid: 'collab-overview-cell' },
-      h('span', { className: 'jp-CollabClass-cellLabel', text: `cell ${index + 1}: ${count}` }),
+      h('span', {
+        className: 'jp-CollabClass-cellLabel',
+        text: trans.__('cell %1: %2', index + 1, count)
+      }),
       h('span', { className: 'jp-CollabClass-bar', attrs: { 'aria-hidden': 'true' } }, fill)
     );
     row.dataset.cell = String(index);
@@ -109,16 +118,32 @@ function activityLine(o: IOverview): HTMLElement {
     className: 'jp-CollabClass-activityLine',
     testid: 'collab-overview-activity'
   });
-  const parts: [string, number, string][] = [
-    ['active', o.active, 'in this notebook, active'],
-    ['idle', o.idle, 'no input for a minute or more'],
-    ['away', o.away, 'their tab is hidden'],
-    ['elsewhere', o.elsewhere, 'in another notebook, or not sharing where they are']
+  // [kind (data-kind), count, text, tooltip]
+  const parts: [string, number, string, string][] = [
+    [
+      'active',
+      o.active,
+      trans._n('%1 active', '%1 active', o.active),
+      trans.__('in this notebook, active')
+    ],
+    [
+      'idle',
+      o.idle,
+      trans._n('%1 idle', '%1 idle', o.idle),
+      trans.__('no input for a minute or more')
+    ],
+    ['away', o.away, trans._n('%1 away', '%1 away', o.away), trans.__('their tab is hidden')],
+    [
+      'elsewhere',
+      o.elsewhere,
+      trans._n('%1 elsewhere', '%1 elsewhere', o.elsewhere),
+      trans.__('in another notebook, or not sharing where they are')
+    ]
   ];
-  for (const [kind, n, title] of parts) {
+  for (const [kind, n, text, title] of parts) {
     const span = h('span', {
       className: 'jp-CollabClass-activityCount',
-      text: `${n} ${kind}`,
+      text,
       attrs: { title, 'data-kind': kind }
     });
     span.dataset.count = String(n);

@@ -3,6 +3,7 @@
  * this one server, without real-time collaboration, they share its kernel and overwrite each
  * other's saves. The offer: "Make my own copy".
  */
+import { trans } from '../i18n';
 import type { IClassroomLab, ICollabConnection, IRoomSession } from '../tokens';
 import { othersAt } from './classroomInfo';
 import { h, smallButton } from './dom';
@@ -38,11 +39,11 @@ export class OwnCopyOffer {
     this._connection = connection;
     this._classroom = classroom;
     this._text = h('span', { className: 'jp-CollabClass-bannerText' });
-    this._make = smallButton('collab-own-copy-make', 'Make my own copy', {
+    this._make = smallButton('collab-own-copy-make', trans.__('Make my own copy'), {
       className: 'jp-mod-accept',
-      title: 'Duplicate this notebook under a name with yours and open the copy'
+      title: trans.__('Duplicate this notebook under a name with yours and open the copy')
     });
-    this._dismiss = smallButton('collab-own-copy-dismiss', 'Dismiss');
+    this._dismiss = smallButton('collab-own-copy-dismiss', trans.__('Dismiss'));
     this._result = h('span', {
       className: 'jp-CollabClass-result',
       testid: 'collab-own-copy-result',
@@ -75,9 +76,11 @@ export class OwnCopyOffer {
     this._path = show && offer ? offer.path : null;
     if (show && offer) {
       const n = offer.others;
-      this._text.textContent =
-        `${n} ${n === 1 ? 'other has' : 'others have'} this notebook open on this server: ` +
-        'you share its kernel and its saves.';
+      this._text.textContent = trans._n(
+        '%1 other has this notebook open on this server: you share its kernel and its saves.',
+        '%1 others have this notebook open on this server: you share its kernel and its saves.',
+        n
+      );
     }
   }
 
@@ -93,14 +96,14 @@ export class OwnCopyOffer {
       return;
     }
     this._make.disabled = true;
-    this._result.textContent = 'Copying…';
+    this._result.textContent = trans.__('Copying…');
     this._result.dataset.failed = 'false';
     try {
       const copy = await this._classroom.makeOwnCopy(path);
       this._done = true;
       this._make.hidden = true;
       this._text.textContent = '';
-      this._result.textContent = `Your own copy: ${copy}`;
+      this._result.textContent = trans.__('Your own copy: %1', copy);
     } catch (e) {
       this._result.textContent = e instanceof Error ? e.message : String(e);
       this._result.dataset.failed = 'true';

@@ -2,6 +2,7 @@
  * The Network pane's DOM pieces: one captured packet as a list row, and the handshake.
  * Everything that came over the wire goes in through textContent only.
  */
+import { trans } from '../i18n';
 import type { IPacketRecord } from '../inspector/packets';
 import type { IHandshakeInfo } from '../tokens';
 import { formatClock } from '../util';
@@ -22,19 +23,30 @@ export function typeText(r: IPacketRecord): string {
 export function rttText(r: IPacketRecord): { text: string; title: string } {
   if (r.rtt === null) {
     const waiting = r.ackId !== null && (r.socket === 'EVENT' || r.socket === 'BINARY_EVENT');
-    return waiting ? { text: `ack #${r.ackId}…`, title: 'waiting for its ACK' } : blank;
+    return waiting
+      ? { text: trans.__('ack #%1…', r.ackId ?? ''), title: trans.__('waiting for its ACK') }
+      : blank;
   }
-  const ms = `${r.rtt} ms`;
+  const ms = trans.__('%1 ms', r.rtt);
   if (r.engine === 'ping') {
-    return { text: `pong in ${ms}`, title: `this tab answered with a pong ${ms} later` };
+    return {
+      text: trans.__('pong in %1', ms),
+      title: trans.__('this tab answered with a pong %1 later', ms)
+    };
   }
   if (r.engine === 'pong') {
-    return { text: `+${ms}`, title: `answers the server's ping of ${ms} before` };
+    return { text: `+${ms}`, title: trans.__("answers the server's ping of %1 before", ms) };
   }
   if (r.socket === 'ACK' || r.socket === 'BINARY_ACK') {
-    return { text: `↩ ${ms}`, title: `round trip: this ACK came ${ms} after its EVENT` };
+    return {
+      text: `↩ ${ms}`,
+      title: trans.__('round trip: this ACK came %1 after its EVENT', ms)
+    };
   }
-  return { text: `acked ${ms}`, title: `round trip: its ACK came ${ms} later` };
+  return {
+    text: trans.__('acked %1', ms),
+    title: trans.__('round trip: its ACK came %1 later', ms)
+  };
 }
 
 const blank = { text: '', title: '' };
@@ -63,13 +75,13 @@ export function packetRow(r: IPacketRecord): HTMLLIElement {
   if (r.note) {
     data.note = r.note;
   }
-  const arrow = r.dir === 'out' ? '↑ out' : '↓ in';
+  const arrow = r.dir === 'out' ? `↑ ${trans.__('out')}` : `↓ ${trans.__('in')}`;
   const rtt = rttText(r);
   li.append(
     h('time', { className: 'jp-CollabNet-time', text: formatClockMs(r.ts) }),
     h('span', { className: 'jp-CollabNet-dir', text: arrow }),
     h('span', { className: 'jp-CollabNet-via', text: r.transport }),
-    h('span', { className: 'jp-CollabNet-size', text: `${r.size} B` }),
+    h('span', { className: 'jp-CollabNet-size', text: trans.__('%1 B', r.size) }),
     h('span', { className: 'jp-CollabNet-type', testid: 'packet-type', text: typeText(r) }),
     h('span', { className: 'jp-CollabNet-event', testid: 'packet-event', text: r.event ?? '' }),
     h(
@@ -113,17 +125,26 @@ export function renderHandshake(
   transport: string
 ): void {
   target.textContent = '';
+  // [key (data-field), label, value]; the labels are Engine.IO's names of the fields.
   const fields: [string, string, string][] = [
-    ['transport', 'transport', transport || 'not connected']
+    ['transport', 'transport', transport || trans.__('not connected')]
   ];
   if (hs) {
     fields.push(
       ['sid', 'sid', hs.sid],
       ['upgrades', 'upgrades', JSON.stringify(hs.upgrades)],
-      ['pingInterval', 'pingInterval', `${hs.pingInterval} ms`],
-      ['pingTimeout', 'pingTimeout', `${hs.pingTimeout} ms`],
-      ['maxPayload', 'maxPayload', hs.maxPayload === null ? '—' : `${hs.maxPayload} bytes`],
-      ['opened', 'open packet', `${formatClockMs(hs.ts)} over ${hs.transport}`]
+      ['pingInterval', 'pingInterval', trans.__('%1 ms', hs.pingInterval)],
+      ['pingTimeout', 'pingTimeout', trans.__('%1 ms', hs.pingTimeout)],
+      [
+        'maxPayload',
+        'maxPayload',
+        hs.maxPayload === null ? '—' : trans._n('%1 byte', '%1 bytes', hs.maxPayload)
+      ],
+      [
+        'opened',
+        trans.__('open packet'),
+        trans.__('%1 over %2', formatClockMs(hs.ts), hs.transport)
+      ]
     );
   }
   const list = h('dl', { className: 'jp-CollabNet-fields' });
@@ -134,7 +155,7 @@ export function renderHandshake(
   }
   target.append(list);
   if (!hs) {
-    target.append(h('p', { className: 'jp-CollabNet-hint', text: 'No handshake yet.' }));
+    target.append(h('p', { className: 'jp-CollabNet-hint', text: trans.__('No handshake yet.') }));
     return;
   }
   const steps = h('ol', { className: 'jp-CollabNet-steps', testid: 'handshake-steps' });

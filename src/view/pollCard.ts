@@ -3,6 +3,7 @@
  * (changeable until it closes), then the result. Teachers: the live tally, "N of M answered",
  * who has not answered, and "Close poll".
  */
+import { trans } from '../i18n';
 import type { IMember, IMessage, IPoll, IProtocolError } from '../protocol';
 import type { IRoomSession } from '../tokens';
 import { displayName } from '../util';
@@ -22,7 +23,7 @@ export function pollCard(m: IMessage, own: boolean): HTMLElement {
   const li = messageShell(m, own, 'collab-poll', 'jp-CollabClass-poll');
   const meta = messageMeta(m, own);
   meta.append(
-    h('span', { className: 'jp-CollabClass-cardKind', text: 'poll' }),
+    h('span', { className: 'jp-CollabClass-cardKind', text: trans.__('poll') }),
     h('span', { className: 'jp-CollabClass-pollState', testid: 'collab-poll-state' })
   );
   li.append(
@@ -62,7 +63,7 @@ export function updatePollCard(
   li.dataset.state = closed ? 'closed' : 'open';
   const state = li.querySelector<HTMLElement>('.jp-CollabClass-pollState');
   if (state) {
-    state.textContent = closed ? 'closed' : 'open';
+    state.textContent = closed ? trans.__('closed') : trans.__('open');
   }
   const body = li.querySelector<HTMLElement>('.jp-CollabClass-pollBody');
   if (!body) {
@@ -73,7 +74,7 @@ export function updatePollCard(
   if (!poll) {
     body.append(
       optionList(options),
-      note('collab-poll-note', 'This poll is closed; its result is no longer kept.')
+      note('collab-poll-note', trans.__('This poll is closed; its result is no longer kept.'))
     );
   } else if (ctx.teacher) {
     body.append(...teacherBody(poll, ctx.students));
@@ -124,22 +125,22 @@ function teacherBody(poll: IPoll, students: ReadonlyArray<IMember>): HTMLElement
   const progress = pollProgress(poll, students);
   const out: HTMLElement[] = [
     tally(poll, null),
-    note('collab-poll-answered', `${progress.answered} of ${progress.total} answered`)
+    note('collab-poll-answered', trans.__('%1 of %2 answered', progress.answered, progress.total))
   ];
   if (!poll.closed) {
     if (progress.missing.length) {
       const names = progress.missing.map(displayName).join(', ');
-      out.push(note('collab-poll-missing', `Not answered: ${names}`));
+      out.push(note('collab-poll-missing', trans.__('Not answered: %1', names)));
     } else if (progress.total > 0) {
-      out.push(note('collab-poll-missing', 'Everyone has answered'));
+      out.push(note('collab-poll-missing', trans.__('Everyone has answered')));
     }
     out.push(
       h(
         'div',
         { className: 'jp-CollabClass-actions' },
-        smallButton('collab-poll-close', 'Close poll', {
+        smallButton('collab-poll-close', trans.__('Close poll'), {
           action: 'poll-close',
-          title: 'Close the poll: students see the result'
+          title: trans.__('Close the poll: students see the result')
         })
       )
     );
@@ -162,8 +163,8 @@ function answerBody(poll: IPoll): HTMLElement[] {
   const mine = poll.your_answer ?? null;
   const hint =
     mine !== null && poll.options[mine] !== undefined
-      ? `Your answer: ${poll.options[mine]} (you can change it until the poll closes)`
-      : 'Choose an answer';
+      ? trans.__('Your answer: %1 (you can change it until the poll closes)', poll.options[mine])
+      : trans.__('Choose an answer');
   return [row, note('collab-poll-note', hint)];
 }
 
@@ -173,7 +174,7 @@ function resultBody(poll: IPoll): HTMLElement[] {
     out.push(tally(poll, poll.your_answer ?? null));
   }
   const n = poll.answered;
-  out.push(note('collab-poll-answered', `${n} ${n === 1 ? 'person' : 'people'} answered`));
+  out.push(note('collab-poll-answered', trans._n('%1 person answered', '%1 people answered', n)));
   return out;
 }
 
@@ -187,7 +188,7 @@ function tally(poll: IPoll, mine: number | null): HTMLElement {
     const pct = total ? Math.round((100 * count) / total) : 0;
     const fill = h('span', { className: 'jp-CollabClass-barFill' });
     fill.style.width = `${pct}%`;
-    const label = mine === i ? `${option} (your answer)` : option;
+    const label = mine === i ? trans.__('%1 (your answer)', option) : option;
     const row = h(
       'li',
       { className: 'jp-CollabClass-tallyRow', testid: 'collab-poll-bar' },

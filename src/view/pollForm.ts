@@ -2,14 +2,17 @@
  * "New poll" (teachers): a question and its options, one per line; "Done?" / "yes", "not yet"
  * by default. The poll goes to the chat as a poll card.
  */
+import { trans } from '../i18n';
 import { MAX_POLL_OPTIONS, MAX_POLL_QUESTION } from '../limits';
 import { pollError } from '../room/classroom';
 import type { IRoomSession } from '../tokens';
 import { errorText } from './classroomInfo';
 import { h, keepKeys, smallButton } from './dom';
 
-/** The form's defaults. */
-export const DEFAULT_POLL = { question: 'Done?', options: ['yes', 'not yet'] };
+/** The form's defaults (in the user's language). */
+export function defaultPoll(): { question: string; options: string[] } {
+  return { question: trans.__('Done?'), options: [trans.__('yes'), trans.__('not yet')] };
+}
 
 /** The options written one per line: trimmed, blank lines left out. */
 export function parseOptions(text: string): string[] {
@@ -26,8 +29,8 @@ export class PollForm {
       testid: 'collab-poll-question-input',
       attrs: {
         type: 'text',
-        'aria-label': 'Question',
-        placeholder: 'Question',
+        'aria-label': trans.__('Question'),
+        placeholder: trans.__('Question'),
         maxlength: String(MAX_POLL_QUESTION)
       }
     });
@@ -36,17 +39,17 @@ export class PollForm {
       testid: 'collab-poll-options',
       attrs: {
         rows: '3',
-        'aria-label': `Options, one per line (2-${MAX_POLL_OPTIONS})`,
-        placeholder: 'Options, one per line'
+        'aria-label': trans.__('Options, one per line (2-%1)', MAX_POLL_OPTIONS),
+        placeholder: trans.__('Options, one per line')
       }
     });
     keepKeys(this._question);
     keepKeys(this._options);
-    this._submit = smallButton('collab-poll-submit', 'Ask', {
+    this._submit = smallButton('collab-poll-submit', trans.__('Ask'), {
       className: 'jp-mod-accept',
-      title: 'Post the poll in the chat'
+      title: trans.__('Post the poll in the chat')
     });
-    this._cancel = smallButton('collab-poll-cancel', 'Cancel');
+    this._cancel = smallButton('collab-poll-cancel', trans.__('Cancel'));
     this._error = h('span', {
       className: 'jp-CollabClass-error',
       testid: 'collab-poll-form-error',
@@ -57,18 +60,18 @@ export class PollForm {
       {
         className: 'jp-CollabClass-pollForm',
         testid: 'collab-poll-new',
-        attrs: { 'aria-label': 'New poll' }
+        attrs: { 'aria-label': trans.__('New poll') }
       },
       h(
         'label',
         { className: 'jp-CollabClass-field' },
-        h('span', { text: 'Question' }),
+        h('span', { text: trans.__('Question') }),
         this._question
       ),
       h(
         'label',
         { className: 'jp-CollabClass-field' },
-        h('span', { text: 'Options, one per line' }),
+        h('span', { text: trans.__('Options, one per line') }),
         this._options
       ),
       h('div', { className: 'jp-CollabClass-actions' }, this._submit, this._cancel, this._error)
@@ -102,8 +105,9 @@ export class PollForm {
   }
 
   private _reset(): void {
-    this._question.value = DEFAULT_POLL.question;
-    this._options.value = DEFAULT_POLL.options.join('\n');
+    const defaults = defaultPoll();
+    this._question.value = defaults.question;
+    this._options.value = defaults.options.join('\n');
     this._error.textContent = '';
   }
 

@@ -3,6 +3,7 @@
  * chat, the teacher's panel, log and the collapsed Network pane), each re-rendered on the
  * session changes that concern it.
  */
+import { trans } from '../i18n';
 import type {
   IClassroomLab,
   ICollabConnection,
@@ -155,7 +156,7 @@ export class RoomRenderer {
   private _renderHeader(): void {
     const session = this._session;
     const name = session?.name ?? '…';
-    this._host.setAttribute('aria-label', `Collaboration room ${name}`);
+    this._host.setAttribute('aria-label', trans.__('Collaboration room %1', name));
     const sharing = session && this._presence ? this._presence.isSharing(session.name) : null;
     this._header.render(this._connection, session, sharing);
   }

@@ -3,6 +3,7 @@
  * highlighted with JupyterLab's highlighter, and "Insert below my cell" / "Copy". Nothing is
  * ever inserted or run by itself: only these buttons act.
  */
+import { trans } from '../i18n';
 import type { IMessage } from '../protocol';
 import type { IClassroomLab } from '../tokens';
 import { h, smallButton } from './dom';
@@ -23,20 +24,23 @@ export function snippetCard(
   const language = snippetLanguage(m);
   const meta = messageMeta(m, own);
   meta.appendChild(
-    h('span', { className: 'jp-CollabClass-cardKind', text: `shared code · ${language}` })
+    h('span', {
+      className: 'jp-CollabClass-cardKind',
+      text: `${trans.__('shared code')} · ${language}`
+    })
   );
   const code = h('code', { className: 'jp-CollabClass-code', testid: 'collab-snippet-code' });
   code.dataset.language = language;
-  const insert = smallButton('collab-snippet-insert', 'Insert below my cell', {
+  const insert = smallButton('collab-snippet-insert', trans.__('Insert below my cell'), {
     action: 'snippet-insert',
     title: classroom
-      ? 'Insert this code as a new cell below your active cell (it is not run)'
-      : 'Inserting needs JupyterLab'
+      ? trans.__('Insert this code as a new cell below your active cell (it is not run)')
+      : trans.__('Inserting needs JupyterLab')
   });
   insert.disabled = classroom === null;
-  const copy = smallButton('collab-snippet-copy', 'Copy', {
+  const copy = smallButton('collab-snippet-copy', trans.__('Copy'), {
     action: 'snippet-copy',
-    title: 'Copy the code to the clipboard'
+    title: trans.__('Copy the code to the clipboard')
   });
   copy.disabled = classroom === null && !canUseClipboard();
   const status = h('span', {
@@ -100,7 +104,7 @@ export async function snippetAction(
     }
     try {
       const reason = await classroom.insertBelow(m.text);
-      say(reason ?? 'Inserted below your cell', reason !== null);
+      say(reason ?? trans.__('Inserted below your cell'), reason !== null);
     } catch (e) {
       say(e instanceof Error ? e.message : String(e), true);
     }
@@ -111,7 +115,7 @@ export async function snippetAction(
     } catch {
       copied = false;
     }
-    say(copied ? 'Copied' : 'Could not copy: the browser refused', !copied);
+    say(copied ? trans.__('Copied') : trans.__('Could not copy: the browser refused'), !copied);
   }
 }
 

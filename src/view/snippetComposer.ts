@@ -2,6 +2,7 @@
  * "Share code": a text area for a code snippet and its Share button (teachers, and students
  * when the room allows it). The snippet goes to the chat as a code card.
  */
+import { trans } from '../i18n';
 import { MAX_TEXT_LENGTH } from '../limits';
 import type { IRoomSession } from '../tokens';
 import { errorText } from './classroomInfo';
@@ -15,15 +16,15 @@ export class SnippetComposer {
       attrs: {
         rows: '4',
         spellcheck: 'false',
-        placeholder: 'Code to share (Ctrl+Enter to share)',
-        'aria-label': 'Code to share',
+        placeholder: trans.__('Code to share (Ctrl+Enter to share)'),
+        'aria-label': trans.__('Code to share'),
         maxlength: String(MAX_TEXT_LENGTH)
       }
     });
     keepKeys(this._code);
-    this._shareButton = smallButton('collab-snippet-share', 'Share', {
+    this._shareButton = smallButton('collab-snippet-share', trans.__('Share'), {
       className: 'jp-mod-accept',
-      title: 'Share this code in the chat: nobody runs it unless they choose to'
+      title: trans.__('Share this code in the chat: nobody runs it unless they choose to')
     });
     this._error = h('span', {
       className: 'jp-CollabClass-error',
