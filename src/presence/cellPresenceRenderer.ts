@@ -2,6 +2,9 @@
  * Remote presence drawn in open notebooks: for each notebook panel whose path a remote
  * session reports, a marker at the edge of the cell it is in (initials chips, also in
  * command mode) and its caret pushed into that cell's CodeMirror editor (cursors.ts).
+ * The settings decide what is drawn (rtc.ts, drawDecision): nothing without
+ * `showRemoteCursors`, no labels without `showRemoteLabels`, and in a notebook shared by
+ * real-time collaboration no caret for a person whose caret RTC draws there.
  */
 import type { Cell } from '@jupyterlab/cells';
 import { CodeMirrorEditor } from '@jupyterlab/codemirror';
@@ -9,9 +12,17 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
 
-import { caretsTransaction, IRemoteCaret, remoteCaretsField } from './remoteCursors';
+import {
+  caretsTransaction,
+  IRemoteCaret,
+  nameWithActivity,
+  remoteCaretsField
+} from './remoteCursors';
+import { trans } from '../i18n';
 import { IPresenceState } from '../protocol';
 import { IRemoteCursor } from '../tokens';
+import { drawDecision, NotebookRtc } from './rtc';
+import { DEFAULT_PRESENCE_SETTINGS, IPresenceSettings } from './settings';
 
 /** Chips shown per cell at most, before "+N". */
 const MAX_CHIPS = 3;
@@ -23,6 +34,15 @@ export interface IRemoteSource {
   readonly cursors: ReadonlyArray<IRemoteCursor>;
   readonly changed: ISignal<unknown, void>;
 }
+
+/** The presence settings and their changes (a PresenceSettings). */
+export interface IDrawSettings {
+  readonly value: Readonly<IPresenceSettings>;
+  readonly changed: ISignal<unknown, Readonly<IPresenceSettings>>;
+}
+
+/** Attribute set on a notebook panel's node when the notebook is shared by RTC. */
+export const RTC_ATTRIBUTE = 'data-collab-rtc';
 
 /** The cell of `notebook` a state points at: by nbformat id, else by index. */
 export function findCell(
@@ -48,9 +68,16 @@ export function findCell(
 
 /** Draws the remote cursors of one notebook panel. */
 export class NotebookCursors implements IDisposable {
-  constructor(panel: NotebookPanel, source: IRemoteSource) {
+  constructor(panel: NotebookPanel, source: IRemoteSource, settings: IDrawSettings | null = null) {
     this._panel = panel;
     this._source = source;
+    this._settings = settings;
+    this._rtc = new NotebookRtc(panel.context.model);
+    if (this._rtc.shared) {
+      panel.node.setAttribute(RTC_ATTRIBUTE, 'true');
+    }
+    this._rtc.changed.connect(this.schedule, this);
+    settings?.changed.connect(this.schedule, this);
     source.changed.connect(this.schedule, this);
     panel.context.pathChanged.connect(this.schedule, this);
     panel.content.modelContentChanged.connect(this.schedule, this);
@@ -60,6 +87,11 @@ export class NotebookCursors implements IDisposable {
 
   get isDisposed(): boolean {
     return this._disposed;
+  }
+
+  /** The notebook's real-time collaboration state. */
+  get rtc(): NotebookRtc {
+    return this._rtc;
   }
 
   /** Render on the next frame (coalesces bursts of batches). */
@@ -78,9 +110,10 @@ export class NotebookCursors implements IDisposable {
       return;
     }
     const path = this._panel.context.path;
+    const settings = this._settings?.value ?? DEFAULT_PRESENCE_SETTINGS;
     const byCell = new Map<Cell, IRemoteCursor[]>();
     for (const cursor of this._source.cursors) {
-      if (cursor.state.path !== path) {
+      if (cursor.state.path !== path || !settings.showRemoteCursors) {
         continue;
       }
       const found = findCell(this._panel, cursor.state);
@@ -102,7 +135,7 @@ export class NotebookCursors implements IDisposable {
         continue;
       }
       this._renderMarker(cell, cursors);
-      this._renderCarets(cell, cursors);
+      this._renderCarets(cell, cursors, settings);
       if (cursors.length) {
         this._drawn.add(cell);
       } else {
@@ -120,6 +153,8 @@ export class NotebookCursors implements IDisposable {
       window.cancelAnimationFrame(this._frame);
     }
     this._source.changed.disconnect(this.schedule, this);
+    this._settings?.changed.disconnect(this.schedule, this);
+    this._rtc.dispose();
     if (!this._panel.isDisposed) {
       this._panel.context.pathChanged.disconnect(this.schedule, this);
       this._panel.content.modelContentChanged.disconnect(this.schedule, this);
@@ -127,7 +162,7 @@ export class NotebookCursors implements IDisposable {
       for (const cell of this._drawn) {
         if (!cell.isDisposed) {
           this._renderMarker(cell, []);
-          this._renderCarets(cell, []);
+          this._renderCarets(cell, [], DEFAULT_PRESENCE_SETTINGS);
         }
       }
     }
@@ -171,10 +206,8 @@ export class NotebookCursors implements IDisposable {
     }
     marker.dataset.key = key;
     marker.dataset.usernames = people.map(p => p.username).join(' ');
-    const names = people.map(p =>
-      activityOf(p) === 'active' ? p.name : `${p.name} (${activityOf(p)})`
-    );
-    marker.setAttribute('aria-label', `In this cell: ${names.join(', ')}`);
+    const names = people.map(p => nameWithActivity(p.name, activityOf(p)));
+    marker.setAttribute('aria-label', trans.__('In this cell: %1', names.join(', ')));
     marker.textContent = '';
     const bar = document.createElement('div');
     bar.className = 'jp-CollabCellMarker-bar';
@@ -209,7 +242,11 @@ export class NotebookCursors implements IDisposable {
   }
 
   /** Push the carets of edit-mode cursors into the cell's editor (if it has one yet). */
-  private _renderCarets(cell: Cell, cursors: IRemoteCursor[]): void {
+  private _renderCarets(
+    cell: Cell,
+    cursors: IRemoteCursor[],
+    settings: Readonly<IPresenceSettings>
+  ): void {
     const editor = cell.editor;
     if (!(editor instanceof CodeMirrorEditor)) {
       return;
@@ -225,6 +262,10 @@ export class NotebookCursors implements IDisposable {
       if (s.mode === 'command' || s.line === undefined) {
         continue;
       }
+      const draw = drawDecision(settings, this._rtc.drawsFor(c.username));
+      if (!draw.caret) {
+        continue; // RTC draws this person's caret here (or the settings say no carets)
+      }
       carets.push({
         session: c.session,
         username: c.username,
@@ -234,7 +275,8 @@ export class NotebookCursors implements IDisposable {
         activity: activityOf(c),
         line: s.line,
         column: s.column ?? 0,
-        selections: s.selections ?? []
+        selections: s.selections ?? [],
+        label: draw.label
       });
     }
     if (JSON.stringify(carets) === JSON.stringify(current)) {
@@ -245,6 +287,8 @@ export class NotebookCursors implements IDisposable {
 
   private _panel: NotebookPanel;
   private _source: IRemoteSource;
+  private _settings: IDrawSettings | null;
+  private _rtc: NotebookRtc;
   private _drawn = new Set<Cell>();
   private _frame: number | null = null;
   private _disposed = false;
@@ -256,15 +300,25 @@ function activityOf(c: IRemoteCursor): 'active' | 'idle' | 'away' {
 
 /** One NotebookCursors per open notebook panel. */
 export class CellPresenceRenderer implements IDisposable {
-  constructor(notebooks: INotebookTracker, source: IRemoteSource) {
+  constructor(
+    notebooks: INotebookTracker,
+    source: IRemoteSource,
+    settings: IDrawSettings | null = null
+  ) {
     this._notebooks = notebooks;
     this._source = source;
+    this._settings = settings;
     notebooks.forEach(panel => this._add(panel));
     notebooks.widgetAdded.connect(this._onAdded, this);
   }
 
   get isDisposed(): boolean {
     return this._disposed;
+  }
+
+  /** The RTC state of an open notebook panel (null: not drawn here). */
+  rtcOf(panel: NotebookPanel): NotebookRtc | null {
+    return this._renderers.get(panel)?.rtc ?? null;
   }
 
   /** Render every notebook again soon (an editor appeared, e.g. a cell scrolled into view). */
@@ -294,13 +348,14 @@ export class CellPresenceRenderer implements IDisposable {
     if (this._renderers.has(panel) || panel.isDisposed) {
       return;
     }
-    const renderer = new NotebookCursors(panel, this._source);
+    const renderer = new NotebookCursors(panel, this._source, this._settings);
     this._renderers.set(panel, renderer);
     panel.disposed.connect(() => this._renderers.delete(panel));
   }
 
   private _notebooks: INotebookTracker;
   private _source: IRemoteSource;
+  private _settings: IDrawSettings | null;
   private _renderers = new Map<NotebookPanel, NotebookCursors>();
   private _disposed = false;
 }

@@ -1,10 +1,12 @@
 /**
  * CollabPresence: the tab's cursor presence (ICollabPresence), made of the local tracker,
- * the remote aggregate, the in-notebook renderer and the CodeMirror extension.
+ * the remote aggregate, the in-notebook renderer and the CodeMirror extension, following the
+ * presence settings (settings.ts); beside real-time collaboration, the colour sync (rtc.ts).
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { EditorExtensionRegistry, IEditorExtensionRegistry } from '@jupyterlab/codemirror';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -14,12 +16,16 @@ import { IPresenceState } from '../protocol';
 import { RemotePresence } from './remotePresence';
 import { ICollabConnection, ICollabPresence, IRemoteCursor } from '../tokens';
 import { LocalPresence } from './localPresence';
+import { RtcColorSync } from './rtc';
+import { IPresenceSettings, PresenceSettings } from './settings';
 
 export interface ICollabPresenceOptions {
   app: JupyterFrontEnd;
   connection: ICollabConnection;
   notebooks: INotebookTracker | null;
   editorExtensions: IEditorExtensionRegistry | null;
+  /** The settings registry (`collab-widget:settings`); without it, the defaults hold. */
+  settings?: ISettingRegistry | null;
 }
 
 export class CollabPresence implements ICollabPresence, IDisposable {
@@ -39,8 +45,20 @@ export class CollabPresence implements ICollabPresence, IDisposable {
     });
     this.remoteSource = new RemotePresence(options.connection);
     this.renderer = options.notebooks
-      ? new CellPresenceRenderer(options.notebooks, this.remoteSource)
+      ? new CellPresenceRenderer(options.notebooks, this.remoteSource, this.settings)
       : null;
+    this.settings.changed.connect(this._onSettings, this);
+    if (options.settings) {
+      // The default share switch may be off: send no presence before the settings are known.
+      this.local.holdUntil(this.settings.load(options.settings));
+    }
+    const services = options.app.serviceManager;
+    this.rtcColors = new RtcColorSync({
+      connection: options.connection,
+      notebooks: options.notebooks,
+      user: services.user ?? null,
+      serverSettings: services.serverSettings
+    });
     this.local.localChanged.connect((_, state) => this._localChanged.emit(state));
     this.local.sharingChanged.connect((_, room) => this._sharingChanged.emit(room));
     this.remoteSource.changed.connect(() => this._remoteChanged.emit(undefined));
@@ -64,6 +82,10 @@ export class CollabPresence implements ICollabPresence, IDisposable {
   readonly local: LocalPresence;
   readonly remoteSource: RemotePresence;
   readonly renderer: CellPresenceRenderer | null;
+  /** The presence settings (defaults until the registry answers). */
+  readonly settings = new PresenceSettings();
+  /** One colour per person beside real-time collaboration. */
+  readonly rtcColors: RtcColorSync;
 
   get localState(): IPresenceState {
     return this.local.localState;
@@ -120,10 +142,16 @@ export class CollabPresence implements ICollabPresence, IDisposable {
       return;
     }
     this._disposed = true;
+    this.rtcColors.dispose();
+    this.settings.dispose();
     this.renderer?.dispose();
     this.remoteSource.dispose();
     this.local.dispose();
     Signal.clearData(this);
+  }
+
+  private _onSettings(_: PresenceSettings, value: Readonly<IPresenceSettings>): void {
+    this.local.setShareByDefault(value.shareCursorByDefault);
   }
 
   private _panelFor(state: IPresenceState): NotebookPanel | null {

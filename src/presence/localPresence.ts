@@ -40,6 +40,8 @@ export interface ILocalPresenceOptions {
   notebooks: INotebookTracker | null;
   /** Where the share switches are kept (sessionStorage: per tab, while it lives). */
   storage?: Storage | null;
+  /** Whether a room nobody switched shares the cursor (the `shareCursorByDefault` setting). */
+  shareByDefault?: boolean;
 }
 
 /** Per-room sending state. */
@@ -66,7 +68,7 @@ export class LocalPresence implements IDisposable {
   constructor(options: ILocalPresenceOptions) {
     this._connection = options.connection;
     this._notebooks = options.notebooks;
-    this._switches = new SharingSwitches(options.storage ?? null);
+    this._switches = new SharingSwitches(options.storage ?? null, options.shareByDefault ?? true);
     this._throttle = new Throttle(
       () => this._flush(),
       () => this.config.maxPerSecond
@@ -110,6 +112,43 @@ export class LocalPresence implements IDisposable {
     if (!this._switches.set(room, on)) {
       return;
     }
+    this._applySharing(room, on);
+  }
+
+  /** Whether a room nobody switched shares the cursor (the `shareCursorByDefault` setting). */
+  get shareByDefault(): boolean {
+    return this._switches.byDefault;
+  }
+
+  /**
+   * Send nothing until `promise` settles (e.g. the settings, which may say "do not share by
+   * default", are loading).
+   */
+  holdUntil(promise: Promise<unknown>): void {
+    this._holds++;
+    const release = (): void => {
+      this._holds--;
+      this.schedule();
+    };
+    promise.then(release, release);
+  }
+
+  /** Change the default; the rooms of this tab it switches are cleared or sent at once. */
+  setShareByDefault(on: boolean): void {
+    if (this._switches.byDefault === on) {
+      return;
+    }
+    const before = new Map(Array.from(this._rooms.keys(), name => [name, this.isSharing(name)]));
+    this._switches.byDefault = on;
+    for (const [room, was] of before) {
+      const now = this.isSharing(room);
+      if (now !== was) {
+        this._applySharing(room, now);
+      }
+    }
+  }
+
+  private _applySharing(room: string, on: boolean): void {
     const entry = this._rooms.get(room);
     if (entry) {
       if (!on) {
@@ -180,7 +219,7 @@ export class LocalPresence implements IDisposable {
   }
 
   private _flush(): void {
-    if (this._disposed) {
+    if (this._disposed || this._holds > 0) {
       return;
     }
     const now = Date.now();
@@ -347,6 +386,7 @@ export class LocalPresence implements IDisposable {
   private _state: IPresenceState = {};
   private _ticker: number | null = null;
   private _following: string | null = null;
+  private _holds = 0;
   private _disposed = false;
   private _localChanged = new Signal<this, IPresenceState>(this);
   private _sharingChanged = new Signal<this, string>(this);

@@ -25,6 +25,7 @@ import {
   ViewUpdate
 } from '@codemirror/view';
 
+import { trans } from '../i18n';
 import { IPosition, ISelectionRange } from '../protocol';
 import { clampPosition, withAlpha } from './state';
 
@@ -39,6 +40,16 @@ export interface IRemoteCaret {
   line: number;
   column: number;
   selections: ISelectionRange[];
+  /** Whether the caret's name label is shown (the `showRemoteLabels` setting); default yes. */
+  label?: boolean;
+}
+
+/** "Ana", "Ana (idle)", "Ana (away)": a name with its activity, as labels and markers say it. */
+export function nameWithActivity(name: string, activity: 'active' | 'idle' | 'away'): string {
+  if (activity === 'idle') {
+    return trans.__('%1 (idle)', name);
+  }
+  return activity === 'away' ? trans.__('%1 (away)', name) : name;
 }
 
 /** Replace the remote carets of an editor. */
@@ -182,8 +193,7 @@ class LabelMarker implements LayerMarker {
       label.dataset.activity = caret.activity;
       label.style.backgroundColor = caret.color;
       label.style.color = caret.textColor;
-      label.textContent =
-        caret.activity === 'active' ? caret.name : `${caret.name} (${caret.activity})`;
+      label.textContent = nameWithActivity(caret.name, caret.activity);
       el.appendChild(label);
     }
   }
@@ -261,6 +271,9 @@ const caretLayer = layer({
             caret.activity !== 'active'
           )
         );
+      }
+      if (caret.label === false) {
+        continue;
       }
       const line = doc.lineAt(pos);
       const group = byLine.get(line.number);

@@ -6,6 +6,7 @@ and nothing uses pytest-jupyter's fixtures.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,43 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from .lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Lab
 
 NewUser = Callable[..., Page]
+
+#: Whether jupyter-collaboration (real-time collaboration) is installed: the JupyterLab the tests
+#: start (with this Python) then shares every notebook between its users (.venv-rtc).
+RTC = importlib.util.find_spec("jupyter_collaboration") is not None
+
+
+#: Tests of other modules that assume each user has their own copy of a notebook, marked
+#: ``own_copies`` here (``@pytest.mark.own_copies`` on a test does the same): with RTC, A and B
+#: edit one document, and collab-widget leaves the carets of people RTC shows to RTC
+#: (tests/browser/test_rtc_browser.py covers that).
+OWN_COPIES = {
+    # collab-widget's carets and labels in each one's copy (RTC draws them there)
+    "test_presence_browser.py::test_remote_caret_label_and_cell_marker_within_1s",
+    "test_presence_browser.py::test_positions_clamp_to_a_shorter_copy",
+    "test_presence_browser.py::test_idle_and_away_are_shown",
+    "test_presence_browser.py::test_share_switch_off_clears_the_cursor_for_others",
+    "test_presence_browser.py::test_works_in_notebook_7",
+    # a snippet inserted into a student's copy only; the own-copy offer (none with RTC)
+    "test_classroom_browser.py::test_a_teachers_snippet_is_inserted_below_a_students_cell",
+    "test_classroom_browser.py::"
+    "test_a_student_makes_an_own_copy_that_stays_in_the_room_and_speaks_python",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (not skip) what does not apply here: with RTC, the tests marked ``own_copies``
+    (each user has their own copy of a notebook); without it, the tests marked ``rtc``."""
+    for item in items:
+        if f"{item.path.name}::{item.name}" in OWN_COPIES:
+            item.add_marker(pytest.mark.own_copies)
+    unwanted = "own_copies" if RTC else "rtc"
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker(unwanted) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="module")
