@@ -1,14 +1,25 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, InputDialog, Notification } from '@jupyterlab/apputils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IEditorExtensionRegistry, IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { usersIcon } from '@jupyterlab/ui-components';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { ClassroomLab } from './classroom/lab';
+import { addCommands, commandCategory, CommandIDs, PALETTE_COMMANDS } from './commands';
 import { CollabConnection } from './connection';
+import { setTranslator, trans } from './i18n';
+import { MentionNotifier } from './mentions';
 import { CollabPresence } from './presence/collabPresence';
+import { LOG_CAP, setLogCap } from './room/roomLog';
+import { SidePanels } from './sidePanel';
 import { IClassroomLab, ICollabConnection, ICollabPresence } from './tokens';
+import { setPopOutHandler } from './view/headerPane';
 import { MODULE_NAME, MODULE_VERSION, RoomModel, RoomView, setWidgetContext } from './widget';
+import { collabMetadataOf } from './widgetBridge';
 
 export * from './tokens';
 export * from './limits';
@@ -26,7 +37,12 @@ const connectionPlugin: JupyterFrontEndPlugin<ICollabConnection> = {
   description: 'The tab-wide Socket.IO connection to the collab-widget server extension.',
   autoStart: true,
   provides: ICollabConnection,
-  activate: (app: JupyterFrontEnd): ICollabConnection => {
+  // The first plugin to activate: every later view gets the app's language.
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, translator: ITranslator | null): ICollabConnection => {
+    if (translator) {
+      setTranslator(translator);
+    }
     const connection = new CollabConnection({
       baseUrl: app.serviceManager.serverSettings.baseUrl
     });
@@ -47,7 +63,8 @@ const connectionPlugin: JupyterFrontEndPlugin<ICollabConnection> = {
 /**
  * Cursor presence: tracks where this tab's user is and sends it to the rooms the tab joined
  * through a widget; draws the others' carets and cell markers in open notebooks.
- * INotebookTracker and IEditorExtensionRegistry are optional (JupyterLab and Notebook 7).
+ * INotebookTracker and IEditorExtensionRegistry are optional (JupyterLab and Notebook 7);
+ * without ISettingRegistry the presence settings keep their defaults.
  */
 const presencePlugin: JupyterFrontEndPlugin<ICollabPresence> = {
   id: 'collab-widget:presence',
@@ -55,19 +72,25 @@ const presencePlugin: JupyterFrontEndPlugin<ICollabPresence> = {
   autoStart: true,
   provides: ICollabPresence,
   requires: [ICollabConnection],
-  optional: [INotebookTracker, IEditorExtensionRegistry],
+  optional: [INotebookTracker, IEditorExtensionRegistry, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     connection: ICollabConnection,
     notebooks: INotebookTracker | null,
-    editorExtensions: IEditorExtensionRegistry | null
+    editorExtensions: IEditorExtensionRegistry | null,
+    settings: ISettingRegistry | null
   ): ICollabPresence => {
-    const presence = new CollabPresence({ app, connection, notebooks, editorExtensions });
+    const presence = new CollabPresence({ app, connection, notebooks, editorExtensions, settings });
     if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true') {
-      // A handle for tests: the service and its local part (whose timings tests shorten).
+      // A handle for tests: the service, its local part (whose timings tests shorten), its
+      // settings (and the registry they come from) and the colour sync beside real-time
+      // collaboration.
       (window as unknown as { collabPresence?: unknown }).collabPresence = {
         service: presence,
-        local: presence.local
+        local: presence.local,
+        settings: presence.settings,
+        registry: settings,
+        rtcColors: presence.rtcColors
       };
     }
     return presence;
@@ -135,4 +158,121 @@ const widgetPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [connectionPlugin, presencePlugin, classroomPlugin, widgetPlugin];
+/** The id of the settings schema (schema/settings.json) and of the plugin that applies it. */
+const SETTINGS_ID = 'collab-widget:settings';
+
+/**
+ * JupyterLab's side of the rooms: the settings (Settings Editor: "Collaboration rooms"), the
+ * commands in the palette, rooms in the right side panel (the widgets' "pop out" button) and
+ * a notification when someone mentions you in a room whose views are out of view.
+ * Everything but the connection is optional (no settings registry: the defaults).
+ */
+const settingsPlugin: JupyterFrontEndPlugin<void> = {
+  id: SETTINGS_ID,
+  description: 'Settings, commands, the side panel and mention notifications of collab-widget.',
+  autoStart: true,
+  requires: [ICollabConnection],
+  optional: [ISettingRegistry, ICommandPalette, INotebookTracker, ICollabPresence, IClassroomLab],
+  activate: (
+    app: JupyterFrontEnd,
+    connection: ICollabConnection,
+    registry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null,
+    presence: ICollabPresence | null,
+    classroom: IClassroomLab | null
+  ): void => {
+    const panels = new SidePanels({
+      shell: app.shell,
+      connection,
+      presence,
+      classroom,
+      icon: usersIcon
+    });
+    addCommands({
+      commands: app.commands,
+      connection,
+      presence,
+      openPanel: room => panels.open(room),
+      currentNotebook: () => {
+        const panel = notebooks?.currentWidget;
+        return panel
+          ? {
+              path: panel.context.path,
+              metadata: collabMetadataOf(panel.context.model),
+              node: panel.node
+            }
+          : null;
+      },
+      dialogs: {
+        getText: async ({ title, label, text }) => {
+          const result = await InputDialog.getText({ title, label, text });
+          return result.button.accept ? result.value : null;
+        },
+        getItem: async ({ title, label, items }) => {
+          const result = await InputDialog.getItem({ title, label, items });
+          return result.button.accept ? result.value : null;
+        }
+      },
+      warn: text => {
+        Notification.warning(text, { autoClose: 5000 });
+      }
+    });
+    if (palette) {
+      for (const command of PALETTE_COMMANDS) {
+        palette.addItem({ command, category: commandCategory() });
+      }
+    }
+    // The widgets' "pop out" button.
+    setPopOutHandler(room => {
+      void app.commands.execute(CommandIDs.popOut, { room });
+    });
+
+    const notifier = new MentionNotifier({
+      connection,
+      notify: (text, room) => {
+        Notification.info(text, {
+          autoClose: 8000,
+          actions: [
+            {
+              label: trans.__('Open'),
+              caption: trans.__('Show %1 in the side panel', room),
+              callback: () => {
+                void app.commands.execute(CommandIDs.openSidePanel, { room });
+              }
+            }
+          ]
+        });
+      }
+    });
+
+    const expose = PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true';
+    if (expose) {
+      (window as unknown as { collabSidePanels?: SidePanels }).collabSidePanels = panels;
+    }
+    if (!registry) {
+      return;
+    }
+    const apply = (settings: ISettingRegistry.ISettings): void => {
+      const length = settings.get('eventLogLength').composite;
+      setLogCap(typeof length === 'number' ? length : LOG_CAP);
+      notifier.enabled = settings.get('notifications').composite !== false;
+    };
+    registry
+      .load(SETTINGS_ID)
+      .then(settings => {
+        apply(settings);
+        settings.changed.connect(apply);
+        if (expose) {
+          // A handle for tests: `await window.collabSettings.set('eventLogLength', 10)`.
+          (window as unknown as { collabSettings?: ISettingRegistry.ISettings }).collabSettings =
+            settings;
+        }
+      })
+      .catch((reason: unknown) => {
+        console.warn('collab-widget: could not load the settings', reason);
+      });
+  }
+};
+
+export default [connectionPlugin, presencePlugin, classroomPlugin, widgetPlugin, settingsPlugin];

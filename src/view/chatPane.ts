@@ -2,6 +2,7 @@
  * The chat of the Room view: messages (older ones load on scrolling up), our pending ones,
  * the unread counter, and the compose box. Snippets and polls (classroom mode) show as cards.
  */
+import { trans } from '../i18n';
 import { MAX_TEXT_LENGTH } from '../limits';
 import type { IMessage } from '../protocol';
 import type { IClassroomLab, IPendingMessage, IRoomSession } from '../tokens';
@@ -22,13 +23,13 @@ export class ChatPane {
     this._list = h('ol', {
       className: 'jp-CollabRoom-messageList',
       testid: 'messages',
-      attrs: { 'aria-label': 'Chat messages' }
+      attrs: { 'aria-label': trans.__('Chat messages') }
     });
     this._scroller = h(
       'div',
       {
         className: 'jp-CollabRoom-scroll',
-        attrs: { role: 'log', 'aria-live': 'polite', tabindex: '0', 'aria-label': 'Chat' }
+        attrs: { role: 'log', 'aria-live': 'polite', tabindex: '0', 'aria-label': trans.__('Chat') }
       },
       this._older,
       this._list
@@ -44,8 +45,8 @@ export class ChatPane {
       testid: 'chat-input',
       attrs: {
         rows: '2',
-        placeholder: 'Message (Enter to send, Shift+Enter for a new line)',
-        'aria-label': 'Message',
+        placeholder: trans.__('Message (Enter to send, Shift+Enter for a new line)'),
+        'aria-label': trans.__('Message'),
         'data-lm-suppress-shortcuts': 'true',
         maxlength: String(MAX_TEXT_LENGTH)
       }
@@ -53,7 +54,7 @@ export class ChatPane {
     this._sendButton = h('button', {
       className: 'jp-CollabRoom-send jp-mod-styled jp-mod-accept',
       testid: 'send',
-      text: 'Send',
+      text: trans.__('Send'),
       attrs: { type: 'button', 'aria-label': 'Send message' }
     });
     this.node = h(
@@ -112,13 +113,13 @@ export class ChatPane {
     if (!session) {
       el.textContent = '';
     } else if (session.loadingOlder) {
-      el.textContent = 'loading older messages…';
+      el.textContent = trans.__('loading older messages…');
     } else if (session.hasMore) {
-      el.textContent = 'scroll up for older messages';
+      el.textContent = trans.__('scroll up for older messages');
     } else if (session.messages.length === 0 && session.joined) {
-      el.textContent = 'No messages yet. Say hello!';
+      el.textContent = trans.__('No messages yet. Say hello!');
     } else {
-      el.textContent = session.joined ? 'start of the conversation' : '';
+      el.textContent = session.joined ? trans.__('start of the conversation') : '';
     }
   }
 
@@ -218,7 +219,7 @@ export class ChatPane {
       updatePollCard(el, m, poll, this._cardContext(session));
       return el;
     }
-    return messageItem(m, own);
+    return messageItem(m, own, session.you);
   }
 
   private _cardContext(session: IRoomSession): IPollCardContext {
@@ -243,7 +244,8 @@ export class ChatPane {
   private _setUnread(n: number): void {
     this._unreadCount = n;
     this._unread.hidden = n === 0;
-    this._unread.textContent = n === 0 ? '' : `${n} new message${n === 1 ? '' : 's'} ↓`;
+    this._unread.textContent =
+      n === 0 ? '' : `${trans._n('%1 new message', '%1 new messages', n)} ↓`;
   }
 
   private _send(): void {

@@ -1,8 +1,21 @@
 /**
  * The header of the Room view: room name, connection state, "share my cursor", member count.
  */
+import { trans } from '../i18n';
 import type { ICollabConnection, IRoomSession } from '../tokens';
 import { h } from './dom';
+
+/** What the headers' "pop out" button does with its room (none: the button is hidden). */
+let popOutHandler: ((room: string) => void) | null = null;
+
+/**
+ * Show a "pop out" button in every Room view's header that calls `handler` with the view's
+ * room (JupyterLab's commands plugin: open the room in the right side panel); null hides it.
+ * Headers rendered from then on show it.
+ */
+export function setPopOutHandler(handler: ((room: string) => void) | null): void {
+  popOutHandler = handler;
+}
 
 export class HeaderPane {
   /**
@@ -30,24 +43,39 @@ export class HeaderPane {
       {
         className: 'jp-CollabRoom-share',
         attrs: {
-          title:
-            'Show the people in this room which notebook, cell and line you are at. ' +
-            'Off: they stop seeing your cursor at once.'
+          title: trans.__(
+            'Show the people in this room which notebook, cell and line you are at. Off: they stop seeing your cursor at once.'
+          )
         }
       },
       this._share,
-      h('span', { text: 'share my cursor' })
+      h('span', { text: trans.__('share my cursor') })
     );
     shareLabel.hidden = !canShare;
+    this._popOut = h('button', {
+      className: 'jp-CollabRoom-popout',
+      testid: 'collab-popout',
+      text: '⇱',
+      attrs: {
+        type: 'button',
+        title: trans.__(
+          'Pop this room out into the side panel (it stays visible while the notebook scrolls)'
+        ),
+        'aria-label': trans.__('Pop this room out into the side panel')
+      }
+    });
+    this._popOut.hidden = true;
     this.node = h(
       'div',
       { className: 'jp-CollabRoom-header' },
       this._title,
       this._status,
       shareLabel,
-      this._count
+      this._count,
+      this._popOut
     );
     this._share.addEventListener('change', this._onChange);
+    this._popOut.addEventListener('click', this._onPopOut);
   }
 
   readonly node: HTMLElement;
@@ -64,6 +92,10 @@ export class HeaderPane {
     const name = session?.name ?? '…';
     this._title.textContent = name;
     this._title.title = name;
+    // Which room this view shows (the commands and the mention notifications look for it).
+    this._room = session?.name ?? '';
+    this.node.dataset.room = this._room;
+    this._popOut.hidden = !this._room || popOutHandler === null;
     const { state, text } = statusOf(connection, session);
     this._status.dataset.state = state;
     this._status.dataset.transport = connection.transport;
@@ -73,7 +105,7 @@ export class HeaderPane {
       this._share.checked = sharing;
     }
     const n = session?.members.length ?? 0;
-    this._count.textContent = `${n} ${n === 1 ? 'member' : 'members'}`;
+    this._count.textContent = trans._n('%1 member', '%1 members', n);
     this._count.dataset.count = String(n);
   }
 
@@ -89,10 +121,17 @@ export class HeaderPane {
 
   dispose(): void {
     this._share.removeEventListener('change', this._onChange);
+    this._popOut.removeEventListener('click', this._onPopOut);
   }
 
   private _onChange = (): void => {
     this._onShare(this._share.checked);
+  };
+
+  private _onPopOut = (): void => {
+    if (this._room && popOutHandler) {
+      popOutHandler(this._room);
+    }
   };
 
   private _onShare: (on: boolean) => void;
@@ -100,6 +139,8 @@ export class HeaderPane {
   private _status: HTMLElement;
   private _count: HTMLElement;
   private _share: HTMLInputElement;
+  private _popOut: HTMLButtonElement;
+  private _room = '';
 }
 
 /** The status line: `state` is the connection state, or `error` when the join was refused. */
@@ -113,14 +154,22 @@ export function statusOf(
   }
   if (c.state === 'connected' && c.serviceState === 'reconnecting') {
     // This tab's connection is fine; the server lost the JupyterHub class service.
-    return { state: 'service-reconnecting', text: 'class service unreachable · reconnecting…' };
+    return {
+      state: 'service-reconnecting',
+      text: trans.__('class service unreachable · reconnecting…')
+    };
   }
   if (c.state === 'connected') {
     if (session && !session.joined) {
-      return { state: c.state, text: `joining · ${c.transport}` };
+      return { state: c.state, text: trans.__('joining · %1', c.transport) };
     }
-    const rtt = c.rtt !== null ? ` · ${c.rtt} ms` : '';
-    return { state: c.state, text: `connected · ${c.transport}${rtt}` };
+    const rtt = c.rtt !== null ? ` · ${trans.__('%1 ms', c.rtt)}` : '';
+    return { state: c.state, text: trans.__('connected · %1', c.transport) + rtt };
   }
-  return { state: c.state, text: c.state === 'offline' ? 'offline' : `${c.state}…` };
+  const words: Record<string, string> = {
+    offline: trans.__('offline'),
+    connecting: trans.__('connecting…'),
+    reconnecting: trans.__('reconnecting…')
+  };
+  return { state: c.state, text: words[c.state] ?? `${c.state}…` };
 }

@@ -1,16 +1,41 @@
 /**
  * One chat message as a list item: a confirmed message, or one of ours still pending.
  */
+import { trans } from '../i18n';
+import { mentions, MentionTarget, splitMentions } from '../mentions';
 import type { IMessage, IUser } from '../protocol';
 import type { IPendingMessage } from '../tokens';
 import { displayName, formatMessageTime, safeColor } from '../util';
 import { avatar, h } from './dom';
 
-/** A confirmed message. */
-export function messageItem(m: IMessage, own: boolean): HTMLElement {
+/**
+ * A confirmed message.
+ *
+ * @param you the viewer: someone else's message mentioning them (`@name`) is highlighted.
+ */
+export function messageItem(
+  m: IMessage,
+  own: boolean,
+  you: MentionTarget | null = null
+): HTMLElement {
   const li = messageShell(m, own, 'message');
-  li.append(messageMeta(m, own), messageText(m.text));
+  const found = own ? [] : mentions(m.text, you);
+  li.classList.toggle('jp-mod-mention', found.length > 0);
+  li.append(messageMeta(m, own), found.length ? mentionText(m.text, found) : messageText(m.text));
   return li;
+}
+
+/** A message's text with its mentions of the viewer in `@name` spans. */
+function mentionText(text: string, found: ReturnType<typeof mentions>): HTMLElement {
+  const el = messageText('');
+  for (const part of splitMentions(text, found)) {
+    el.appendChild(
+      part.mention
+        ? h('span', { className: 'jp-CollabRoom-mention', testid: 'mention', text: part.text })
+        : document.createTextNode(part.text)
+    );
+  }
+  return el;
 }
 
 /**
@@ -48,7 +73,7 @@ export function messageMeta(m: IMessage, own: boolean): HTMLElement {
   });
   const meta = h('div', { className: 'jp-CollabRoom-meta' }, avatar(m.user, 'small'), author, time);
   if (own) {
-    meta.appendChild(h('span', { className: 'jp-CollabRoom-you', text: '(you)' }));
+    meta.appendChild(h('span', { className: 'jp-CollabRoom-you', text: trans.__('(you)') }));
   }
   return meta;
 }
@@ -65,7 +90,10 @@ export function pendingItem(p: IPendingMessage, you: IUser | null): HTMLElement 
     meta.appendChild(avatar(you, 'small'));
   }
   meta.append(
-    h('span', { className: 'jp-CollabRoom-author', text: you ? displayName(you) : 'You' }),
+    h('span', {
+      className: 'jp-CollabRoom-author',
+      text: you ? displayName(you) : trans.__('You')
+    }),
     h('time', { className: 'jp-CollabRoom-time', text: formatMessageTime(p.ts) }),
     h('span', { className: 'jp-CollabRoom-pendingState', testid: 'pending-state' })
   );
@@ -76,9 +104,9 @@ export function pendingItem(p: IPendingMessage, you: IUser | null): HTMLElement 
 /** What a pending message's state line says. */
 export function pendingStateText(status: IPendingMessage['status']): string {
   if (status === 'failed') {
-    return 'not sent';
+    return trans.__('not sent');
   }
-  return status === 'queued' ? 'waiting for connection…' : 'sending…';
+  return status === 'queued' ? trans.__('waiting for connection…') : trans.__('sending…');
 }
 
 /** Show a pending message's state, and for a refused one the error with retry/discard. */
@@ -103,11 +131,13 @@ export function updatePendingItem(li: HTMLElement, p: IPendingMessage): void {
     li.appendChild(error);
   }
   error.textContent = '';
-  const retryAfter = p.error.retry_after ? ` (retry after ${p.error.retry_after}s)` : '';
+  const retryAfter = p.error.retry_after
+    ? ` ${trans.__('(retry after %1s)', p.error.retry_after)}`
+    : '';
   error.append(
     h('span', { text: `${p.error.code}: ${p.error.message}${retryAfter}` }),
-    actionButton('retry', 'Send this message again'),
-    actionButton('discard', 'Discard this message')
+    actionButton('retry', trans.__('Send this message again')),
+    actionButton('discard', trans.__('Discard this message'))
   );
 }
 
