@@ -77,6 +77,55 @@ class Lab(JupyterProcess):
         return self
 
 
+# ---- test notebooks ----------------------------------------------------------------------
+
+
+def code_cell(cell_id: str, source: str) -> dict[str, object]:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": cell_id,
+        "metadata": {},
+        "outputs": [],
+        "source": [source],
+    }
+
+
+def markdown_cell(cell_id: str, source: str) -> dict[str, object]:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": [source]}
+
+
+def room_cell(room: str | None, show: str = "room") -> dict[str, object]:
+    """The cell that makes the Room (``Room()`` for None) and shows it (``show``: an
+    expression, or "" to show the Room itself as the cell's value)."""
+    made = f'Room("{room}")' if room is not None else "Room()"
+    body = f"room = {made}\n{show}" if show else made
+    return code_cell("room-cell", f"from collab_widget import Room\n{body}")
+
+
+def tall_cells(count: int, lines: int, prefix: str) -> list[dict[str, object]]:
+    """``count`` code cells of ``lines`` lines each (to make a notebook taller than a screen)."""
+    return [
+        code_cell(f"tall-{i}", "\n".join(f"{prefix}_{i}_{j} = {j}" for j in range(lines)))
+        for i in range(count)
+    ]
+
+
+def notebook_file(*cells: dict[str, object]) -> str:
+    """A Python 3 notebook with these cells, as a file's text."""
+    return json.dumps(
+        {
+            "cells": list(cells),
+            "metadata": {
+                "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                "language_info": {"name": "python"},
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
 # ---- page helpers ------------------------------------------------------------------------
 
 

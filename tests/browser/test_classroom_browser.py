@@ -23,10 +23,14 @@ from .lab import (
     REPO,
     Lab,
     kernel_output,
+    markdown_cell,
     me,
+    notebook_file,
     open_notebook,
+    room_cell,
     room_view,
     run_cell,
+    tall_cells,
     wait_connected,
 )
 
@@ -38,38 +42,11 @@ TALL_CELLS = 14
 LINES_PER_CELL = 18
 
 
-def notebook_json() -> dict[str, object]:
-    tall = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": f"tall-{i}",
-            "metadata": {},
-            "outputs": [],
-            "source": ["\n".join(f"step_{i}_{j} = {j}" for j in range(LINES_PER_CELL))],
-        }
-        for i in range(TALL_CELLS)
-    ]
-    return {
-        "cells": [
-            {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# Lab 3"]},
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "room-cell",
-                "metadata": {},
-                "outputs": [],
-                "source": ["from collab_widget import Room\nroom = Room()\nroom"],
-            },
-            *tall,
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+NOTEBOOK_TEXT = notebook_file(
+    markdown_cell("title", "# Lab 3"),
+    room_cell(None),
+    *tall_cells(TALL_CELLS, LINES_PER_CELL, "step"),
+)
 
 
 @dataclass
@@ -86,7 +63,7 @@ class Class:
 
 @pytest.fixture(scope="module")
 def klass(new_user: NewUser, lab: Lab) -> Class:
-    (lab.root / NOTEBOOK).write_text(json.dumps(notebook_json()))
+    (lab.root / NOTEBOOK).write_text(NOTEBOOK_TEXT)
     pages = {"teacher": new_user(), "ana": new_user(), "ben": new_user()}
     users, names = {}, {}
     for who, page in pages.items():  # the teacher first: the room's first person

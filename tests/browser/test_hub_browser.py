@@ -21,9 +21,12 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from ..hub import LocalHub
 from .lab import (
     ARTIFACTS,
+    code_cell,
     log_lines,
     me,
     messages_with_text,
+    notebook_file,
+    room_cell,
     room_view,
     run_cell,
     send_chat,
@@ -40,32 +43,11 @@ CELL_ROOM = 0  # from collab_widget import Room; Room("class-101")
 CELL_CODE = 1  # x = 1 (where each user puts their cursor)
 TIMEOUT = 90_000  # ms: the Hub (login, OAuth with the user's server, relay) is slower
 
-NOTEBOOK_JSON = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "room-cell",
-            "metadata": {},
-            "outputs": [],
-            "source": [f'from collab_widget import Room\nRoom("{ROOM}")'],
-        },
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "code-cell",
-            "metadata": {},
-            "outputs": [],
-            "source": ["x = 1"],
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+NOTEBOOK_TEXT = notebook_file(
+    room_cell(ROOM, show=""),
+    code_cell("code-cell", "x = 1"),
+)
+
 
 #: The users' servers' Jupyter config (``JUPYTER_CONFIG_DIR/jupyter_server_config.json``).
 SERVER_CONFIG = {
@@ -96,7 +78,7 @@ def prepare_user(local_hub: LocalHub, user: str) -> None:
     notification.write_text(json.dumps(NOTIFICATION_SETTINGS))
     home = local_hub.home(user)
     home.mkdir(parents=True, exist_ok=True)
-    (home / NOTEBOOK).write_text(json.dumps(NOTEBOOK_JSON))
+    (home / NOTEBOOK).write_text(NOTEBOOK_TEXT)
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,14 @@ from .lab import (
     PING_TIMEOUT,
     REPO,
     Lab,
+    code_cell,
     kernel_output,
     log_lines,
+    markdown_cell,
     messages_with_text,
+    notebook_file,
     open_notebook,
+    room_cell,
     room_view,
     run_cell,
     send_chat,
@@ -37,33 +41,14 @@ ROOM = "inspector-test"
 CELL_ROOM = 1
 CELL_POLLING = 2
 
-NOTEBOOK_JSON = {
-    "cells": [
-        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# Inspector"]},
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "room-cell",
-            "metadata": {},
-            "outputs": [],
-            "source": [f'from collab_widget import Room\nroom = Room("{ROOM}")\nroom'],
-        },
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "polling-cell",
-            "metadata": {},
-            "outputs": [],
-            "source": [f'polling_room = Room("{ROOM}-2", transport="polling")\npolling_room'],
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+NOTEBOOK_TEXT = notebook_file(
+    markdown_cell("title", "# Inspector"),
+    room_cell(ROOM),
+    code_cell(
+        "polling-cell", f'polling_room = Room("{ROOM}-2", transport="polling")\npolling_room'
+    ),
+)
+
 
 #: How many functions listen to the engine's packets (0 while no pane captures).
 PACKET_LISTENERS = """() => {
@@ -74,7 +59,7 @@ PACKET_LISTENERS = """() => {
 
 @pytest.fixture(scope="module")
 def page(new_user: NewUser, lab: Lab) -> Page:
-    (lab.root / NOTEBOOK).write_text(json.dumps(NOTEBOOK_JSON))
+    (lab.root / NOTEBOOK).write_text(NOTEBOOK_TEXT)
     p = new_user()
     open_notebook(p, lab, NOTEBOOK, "inspector")
     run_cell(p, CELL_ROOM)

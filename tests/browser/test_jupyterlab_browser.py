@@ -20,8 +20,12 @@ from .conftest import NewUser
 from .lab import (
     ARTIFACTS,
     Lab,
+    markdown_cell,
     messages_with_text,
+    notebook_file,
+    room_cell,
     send_chat,
+    tall_cells,
     two_users_in_room,
     wait_connected,
 )
@@ -44,38 +48,11 @@ LABELS = {
 }
 
 
-def notebook_json() -> dict[str, object]:
-    tall = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": f"tall-{i}",
-            "metadata": {},
-            "outputs": [],
-            "source": ["\n".join(f"value_{i}_{j} = {j}" for j in range(LINES_PER_CELL))],
-        }
-        for i in range(TALL_CELLS)
-    ]
-    return {
-        "cells": [
-            {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# Rooms"]},
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": "room-cell",
-                "metadata": {},
-                "outputs": [],
-                "source": [f'from collab_widget import Room\nroom = Room("{ROOM}")\nroom'],
-            },
-            *tall,
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+NOTEBOOK_TEXT = notebook_file(
+    markdown_cell("title", "# Rooms"),
+    room_cell(ROOM),
+    *tall_cells(TALL_CELLS, LINES_PER_CELL, "value"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +72,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     notification.write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": False})
     )
-    (server.root / NOTEBOOK).write_text(json.dumps(notebook_json()))
+    (server.root / NOTEBOOK).write_text(NOTEBOOK_TEXT)
     server.start()
     yield server
     server.stop()

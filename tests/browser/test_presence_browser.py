@@ -22,8 +22,12 @@ from .lab import (
     ARTIFACTS,
     REPO,
     Lab,
+    code_cell,
+    markdown_cell,
     me,
+    notebook_file,
     open_notebook,
+    room_cell,
     room_view,
     run_cell,
     two_users_in_room,
@@ -37,42 +41,14 @@ CELL_ROOM = 1
 CELL_TWO = 2  # the second code cell: three lines in the file
 CELL_SHORT = 4  # one line in the file
 
-NOTEBOOK_JSON = {
-    "cells": [
-        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# Presence"]},
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "room-cell",
-            "metadata": {},
-            "outputs": [],
-            "source": [f'from collab_widget import Room\nroom = Room("{ROOM}")\nroom'],
-        },
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "code-two",
-            "metadata": {},
-            "outputs": [],
-            "source": ["x = 0\ny = 0\nz = 0"],
-        },
-        {"cell_type": "markdown", "id": "between", "metadata": {}, "source": ["A short cell:"]},
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "code-short",
-            "metadata": {},
-            "outputs": [],
-            "source": ["a = 1"],
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+NOTEBOOK_TEXT = notebook_file(
+    markdown_cell("title", "# Presence"),
+    room_cell(ROOM),
+    code_cell("code-two", "x = 0\ny = 0\nz = 0"),
+    markdown_cell("between", "A short cell:"),
+    code_cell("code-short", "a = 1"),
+)
+
 
 #: Count the `presence` events this tab emits (window.__presenceEmits).
 COUNT_EMITS = """() => {
@@ -94,7 +70,7 @@ COUNT_EMITS = """() => {
 
 @pytest.fixture(scope="module")
 def pair(new_user: NewUser, lab: Lab) -> Pair:
-    (lab.root / NOTEBOOK).write_text(json.dumps(NOTEBOOK_JSON))
+    (lab.root / NOTEBOOK).write_text(NOTEBOOK_TEXT)
     p = two_users_in_room(
         new_user(), new_user(), lab, NOTEBOOK, CELL_ROOM, ("presence-a", "presence-b")
     )

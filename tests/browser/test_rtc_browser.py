@@ -13,7 +13,6 @@ browser tests a second time in .venv-rtc). The tests share one JupyterLab and ru
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -24,9 +23,13 @@ from .conftest import NewUser
 from .lab import (
     Lab,
     cell_output,
+    code_cell,
+    markdown_cell,
     me,
     messages_with_text,
+    notebook_file,
     open_notebook,
+    room_cell,
     room_view,
     run_cell,
     wait_connected,
@@ -44,32 +47,13 @@ CELL_SEND = 4
 SENT = "from the kernel"
 
 
-def notebook_json() -> dict[str, object]:
-    def code(cell_id: str, source: str) -> dict[str, object]:
-        return {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": cell_id,
-            "metadata": {},
-            "outputs": [],
-            "source": [source],
-        }
-
-    return {
-        "cells": [
-            {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# RTC"]},
-            code("room-cell", f'from collab_widget import Room\nroom = Room("{ROOM}")\nroom'),
-            code("code-two", "x = 0\ny = 0\nz = 0"),
-            code("code-short", "a = 1"),
-            code("send", f'room.send("{SENT}")'),
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+NOTEBOOK_TEXT = notebook_file(
+    markdown_cell("title", "# RTC"),
+    room_cell(ROOM),
+    code_cell("code-two", "x = 0\ny = 0\nz = 0"),
+    code_cell("code-short", "a = 1"),
+    code_cell("send", f'room.send("{SENT}")'),
+)
 
 
 @dataclass
@@ -90,7 +74,7 @@ class Shared:
 
 @pytest.fixture(scope="module")
 def shared(new_user: NewUser, lab: Lab) -> Shared:
-    (lab.root / NOTEBOOK).write_text(json.dumps(notebook_json()))
+    (lab.root / NOTEBOOK).write_text(NOTEBOOK_TEXT)
     s = Shared(new_user(), new_user())
     for page in (s.a, s.b):
         page.on("pageerror", lambda exc: s.errors.append(str(exc)))

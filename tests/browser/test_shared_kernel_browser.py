@@ -4,42 +4,31 @@ user; the kernel-side state mirrors the tab of whoever created the widget."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import NewUser
-from .lab import Lab, TwoUsers, kernel_output, messages_with_text, two_users_in_room
+from .lab import (
+    Lab,
+    TwoUsers,
+    kernel_output,
+    markdown_cell,
+    messages_with_text,
+    notebook_file,
+    room_cell,
+    two_users_in_room,
+)
 
 NOTEBOOK = "shared_kernel.ipynb"
 ROOM = "shared-kernel"
 CELL_ROOM = 1
 
-NOTEBOOK_JSON = {
-    "cells": [
-        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# Shared"]},
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "room-cell",
-            "metadata": {},
-            "outputs": [],
-            "source": [f'from collab_widget import Room\nroom = Room("{ROOM}")\nroom'],
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+NOTEBOOK_TEXT = notebook_file(markdown_cell("title", "# Shared"), room_cell(ROOM))
 
 
 @pytest.fixture(scope="module")
 def pair(new_user: NewUser, lab: Lab) -> TwoUsers:
-    (lab.root / NOTEBOOK).write_text(json.dumps(NOTEBOOK_JSON))
+    (lab.root / NOTEBOOK).write_text(NOTEBOOK_TEXT)
     return two_users_in_room(
         new_user(), new_user(), lab, NOTEBOOK, CELL_ROOM, ("shared-a", "shared-b")
     )
