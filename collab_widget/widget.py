@@ -182,8 +182,10 @@ class Room(DOMWidget):
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be 'websocket' or 'polling', not {transport!r}")
         kwargs["transport"] = transport
+        kwargs.setdefault("_owner", _origin() or "")
         super().__init__(**kwargs)
-        self._owner = _origin() or ""
+        #: The stable id (across page reloads) of the owner's browser tab, from its claim.
+        self._owner_tab = ""
         self._message_handlers = CallbackDispatcher()
         self._join_handlers = CallbackDispatcher()
         self._leave_handlers = CallbackDispatcher()
@@ -204,8 +206,8 @@ class Room(DOMWidget):
         same id, so the server stores the message once.
         (A dict is sent as a plain custom widget message, as ``Widget.send`` does.)
         """
-        if isinstance(text, dict):
-            super().send(text, buffers)
+        if isinstance(text, dict):  # never with an origin: that says which tab ran the code
+            super().send({k: v for k, v in text.items() if k != "origin"}, buffers)
             return None
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
@@ -375,7 +377,22 @@ class Room(DOMWidget):
         """
         self._error_handlers.register_callback(callback, remove=remove)
 
+    def _claimed(self, tab: object) -> None:
+        """A tab showing the widget says which tab it is (an id kept across page reloads): the
+        owner's tab, known by its client id, names itself; after a reload it has a new client
+        id and takes its ownership back. Nobody else takes it."""
+        origin = _origin()
+        if not isinstance(tab, str) or not tab or len(tab) > 64 or not origin:
+            return
+        if not self._owner or origin == self._owner:
+            self._owner, self._owner_tab = origin, tab
+        elif tab == self._owner_tab:
+            self._owner = origin
+
     def _handle_frontend_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "claim":
+            self._claimed(content.get("tab"))
+            return
         if not isinstance(content, dict) or content.get("type") != "event":
             return
         key = content.get("key")
@@ -415,8 +432,8 @@ class Room(DOMWidget):
         room state that would be stale there. Displaying the widget makes the tab that ran
         the cell the one whose state it mirrors."""
         origin = _origin()
-        if origin:
-            self._owner = origin
+        if origin and origin != self._owner:
+            self._owner, self._owner_tab = origin, ""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = self.fallback_text()

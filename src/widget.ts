@@ -36,6 +36,7 @@ import {
   notePollClientIds,
   parseKernelRequest,
   requestOrigin,
+  stableTabId,
   PollAnswerTracker,
   pollIdByClientId,
   pollJson,
@@ -128,6 +129,19 @@ export class RoomModel extends DOMWidgetModel {
     super.initialize(attributes, options);
     this.on('msg:custom', this._onCustom, this);
     this.on('change:transport', this._onTransportChanged, this);
+    this.on('change:_owner', this._scheduleSync, this);
+  }
+
+  /**
+   * Tell the kernel which tab this is, once, when a view first shows here: the owner tab (the
+   * kernel knows it by its client id) is then known after a page reload too.
+   */
+  claim(): void {
+    if (this._claimed || !this.comm_live) {
+      return;
+    }
+    this._claimed = true;
+    this.send({ type: 'claim', tab: stableTabId(window.sessionStorage) });
   }
 
   /**
@@ -415,6 +429,7 @@ export class RoomModel extends DOMWidgetModel {
   private _session: IRoomSession | null = null;
   /** The last kernel request came from code this tab ran (its `origin` is our client id). */
   private _ranHere = false;
+  private _claimed = false;
   private _queue = new RequestQueue(QUEUED_SEND_TTL);
   private _pollAnswers = new PollAnswerTracker();
   /** A poll's id (its message's seq) -> the client id it was asked with. */
@@ -432,6 +447,7 @@ export class RoomView extends DOMWidgetView {
 
   render(): void {
     super.render();
+    (this.model as RoomModel).claim();
     const { connection, presence, classroom } = getContext();
     // The Network pane's switch sets this widget's `transport` trait (Python sees it), which
     // switches the tab's connection.

@@ -4,6 +4,7 @@
  * traitlets carry, the events reported to the kernel with their keys, and the default room
  * name of `Room()`. No JupyterLab or widget dependencies: unit-tested on its own.
  */
+import { newClientId } from './util';
 import { ROOM_NAME_RE } from './limits';
 import type { IHand, IHandEvent, IMember, IMessage, IPoll, IUser } from './protocol';
 import { toRoomName } from './protocol';
@@ -85,6 +86,25 @@ export function requestOrigin(content: unknown): string | null {
  *
  * @param clientId this tab's kernel client session id (`IKernelConnection.clientId`).
  */
+/**
+ * This browser tab's id, kept across page reloads (sessionStorage): a Room widget's owner tab
+ * names itself with it, and takes its ownership back after a reload (a new kernel client id).
+ */
+export function stableTabId(storage: Pick<Storage, 'getItem' | 'setItem'> | null): string {
+  const key = 'collab-widget:tab-id';
+  let id: string | null = null;
+  try {
+    id = storage?.getItem(key) ?? null;
+    if (!id) {
+      id = newClientId();
+      storage?.setItem(key, id);
+    }
+  } catch {
+    id = id ?? newClientId(); // storage refused (privacy mode): an id for this page only
+  }
+  return id;
+}
+
 export function actsHere(origin: string | null, clientId: string | null): boolean {
   return origin === null || clientId === null || origin === clientId;
 }

@@ -486,3 +486,29 @@ def test_where_the_widget_cannot_be_drawn_the_text_says_what_to_do() -> None:
     assert text == "Run this cell, or trust the notebook, to join room 'rtc-room'."
     assert "connected" not in text and "member" not in text  # never a stale live state
     assert Room()._repr_mimebundle_()["text/plain"].endswith("to join this notebook's room.")
+
+
+def test_the_owner_tab_keeps_its_widget_after_a_page_reload(monkeypatch) -> None:
+    session = {"id": "tab-a"}
+
+    class Kernel:
+        def get_parent(self) -> dict[str, Any]:
+            return {"header": {"session": session["id"]}}
+
+    class Shell:
+        kernel = Kernel()
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    room = Room("class-101")
+    claim = {"type": "claim", "tab": "browser-tab-1"}
+    room._handle_frontend_msg(room, claim, None)  # A's view: A names its tab
+    session["id"] = "tab-b"  # another person's tab claims: refused
+    room._handle_frontend_msg(room, {"type": "claim", "tab": "browser-tab-2"}, None)
+    assert room._owner == "tab-a"
+    session["id"] = "tab-a-reloaded"  # A's tab after a reload: a new client id, same tab
+    room._handle_frontend_msg(room, claim, None)
+    assert room._owner == "tab-a-reloaded"
+    # A dict sent as a custom message never says which tab ran the code.
+    rec = Recorder(room)
+    room.send({"type": "send", "text": "x", "client_id": "c", "origin": "tab-b"})
+    assert "origin" not in rec.sent[-1]["content"]

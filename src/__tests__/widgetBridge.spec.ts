@@ -19,7 +19,8 @@ import {
   RequestQueue,
   requestIdOf,
   requestOrigin,
-  roomFromMetadata
+  roomFromMetadata,
+  stableTabId
 } from '../widgetBridge';
 import { poll as fixturePoll } from './classroomFixtures';
 
@@ -300,5 +301,25 @@ describe('requestOrigin / actsHere', () => {
     expect(actsHere('tab-a', 'tab-b')).toBe(false);
     expect(actsHere(null, 'tab-b')).toBe(true); // an older kernel side: every tab, as before
     expect(actsHere('tab-a', null)).toBe(true);
+  });
+});
+
+describe('stableTabId', () => {
+  it('keeps one id per tab across reloads, and works without storage', () => {
+    const store = new Map<string, string>();
+    const storage = {
+      getItem: (k: string): string | null => store.get(k) ?? null,
+      setItem: (k: string, v: string): void => void store.set(k, v)
+    };
+    const first = stableTabId(storage);
+    expect(stableTabId(storage)).toBe(first);
+    expect(first).toMatch(/^c-[0-9a-f]{18}$/);
+    const refusing = {
+      getItem: (): string | null => {
+        throw new Error('denied');
+      },
+      setItem: (): void => undefined
+    };
+    expect(stableTabId(refusing)).toMatch(/^c-/);
   });
 });
