@@ -29,8 +29,10 @@ if [ "$rtc" != 0 ]; then
   # the rtc ones selected (tests/browser/conftest.py). test_install makes its own venv: once is
   # enough.
   paths=(tests/browser --ignore=tests/browser/test_install.py)
+  # Paths given (tests/...) replace tests/browser; other arguments (options and their values)
+  # are passed on as they are.
   for arg in "$@"; do
-    if [ "${arg#-}" = "$arg" ] && [ -e "${arg%%::*}" ]; then paths=(); break; fi
+    case $arg in tests/*) paths=(); break ;; esac
   done
   rtc_status=0
   .venv-rtc/bin/python -m pytest "${paths[@]}" "$@" || rtc_status=$?

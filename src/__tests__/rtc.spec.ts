@@ -188,9 +188,13 @@ describe('NotebookRtc', () => {
 describe('colorToSync', () => {
   const fields = ['name', 'color'];
 
-  it("the room's colour when the identity has another one and `color` is updatable", () => {
+  it("the room's colour when the identity has none of its own and `color` is updatable", () => {
     expect(colorToSync('var(--jp-collaborator-color3)', fields, '#3cb44b')).toBe('#3cb44b');
     expect(colorToSync(null, fields, '#3cb44b')).toBe('#3cb44b');
+  });
+
+  it("never replaces an identity's own #rrggbb colour (no flip-flop between rooms)", () => {
+    expect(colorToSync('#e6194b', fields, '#3cb44b')).toBeNull();
   });
 
   it('nothing when they agree (any case), the room has no hex colour, or color is fixed', () => {

@@ -174,7 +174,10 @@ export function isHexColor(value: unknown): value is string {
 
 /**
  * The colour to give the JupyterLab identity (null: nothing to do): the room's colour for us,
- * when the server lets us update `color` and the identity has another one.
+ * when the server lets us update `color` and the identity has none of its own yet (none, or
+ * JupyterLab's random `var(--jp-collaborator-colorN)`). A `#rrggbb` identity colour (the
+ * user's choice, or one given before) is kept: the server uses it in every room where it is
+ * free, and two rooms never flip it back and forth.
  */
 export function colorToSync(
   identityColor: string | null | undefined,
@@ -187,10 +190,7 @@ export function colorToSync(
   if (!Array.isArray(updatableFields) || !updatableFields.includes('color')) {
     return null;
   }
-  if (
-    typeof identityColor === 'string' &&
-    identityColor.toLowerCase() === roomColor.toLowerCase()
-  ) {
+  if (isHexColor(identityColor)) {
     return null;
   }
   return roomColor;
