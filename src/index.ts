@@ -1,5 +1,5 @@
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, InputDialog, Notification } from '@jupyterlab/apputils';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, InputDialog, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IEditorExtensionRegistry, IEditorLanguageRegistry } from '@jupyterlab/codemirror';
@@ -15,7 +15,7 @@ import { setTranslator, trans } from './i18n';
 import { MentionNotifier } from './mentions';
 import { CollabPresence } from './presence/collabPresence';
 import { LOG_CAP, setLogCap } from './room/roomLog';
-import { SidePanels } from './sidePanel';
+import { RoomPanel, SidePanels } from './sidePanel';
 import { IClassroomLab, ICollabConnection, ICollabPresence } from './tokens';
 import { setPopOutHandler } from './view/headerPane';
 import { MODULE_NAME, MODULE_VERSION, RoomModel, RoomView, setWidgetContext } from './widget';
@@ -167,12 +167,22 @@ const SETTINGS_ID = 'collab-widget:settings';
  * a notification when someone mentions you in a room whose views are out of view.
  * Everything but the connection is optional (no settings registry: the defaults).
  */
+/** Mentions of one room within this many milliseconds share one notification. */
+const MENTION_MERGE_MS = 10000;
+
 const settingsPlugin: JupyterFrontEndPlugin<void> = {
   id: SETTINGS_ID,
   description: 'Settings, commands, the side panel and mention notifications of collab-widget.',
   autoStart: true,
   requires: [ICollabConnection],
-  optional: [ISettingRegistry, ICommandPalette, INotebookTracker, ICollabPresence, IClassroomLab],
+  optional: [
+    ISettingRegistry,
+    ICommandPalette,
+    INotebookTracker,
+    ICollabPresence,
+    IClassroomLab,
+    ILayoutRestorer
+  ],
   activate: (
     app: JupyterFrontEnd,
     connection: ICollabConnection,
@@ -180,14 +190,25 @@ const settingsPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     notebooks: INotebookTracker | null,
     presence: ICollabPresence | null,
-    classroom: IClassroomLab | null
+    classroom: IClassroomLab | null,
+    restorer: ILayoutRestorer | null
   ): void => {
+    // The open side panels come back after a reload (the command re-opens each room).
+    const tracker = new WidgetTracker<RoomPanel>({ namespace: 'collab-side-panel' });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: CommandIDs.openSidePanel,
+        args: panel => ({ room: panel.room }),
+        name: panel => panel.room
+      });
+    }
     const panels = new SidePanels({
       shell: app.shell,
       connection,
       presence,
       classroom,
-      icon: usersIcon
+      icon: usersIcon,
+      added: panel => void tracker.add(panel)
     });
     addCommands({
       commands: app.commands,
@@ -228,21 +249,33 @@ const settingsPlugin: JupyterFrontEndPlugin<void> = {
       void app.commands.execute(CommandIDs.popOut, { room });
     });
 
+    const recentMentions = new Map<string, { id: string; count: number; at: number }>();
     const notifier = new MentionNotifier({
       connection,
       notify: (text, room) => {
-        Notification.info(text, {
-          autoClose: 8000,
-          actions: [
-            {
-              label: trans.__('Open'),
-              caption: trans.__('Show %1 in the side panel', room),
-              callback: () => {
-                void app.commands.execute(CommandIDs.openSidePanel, { room });
-              }
+        const actions = [
+          {
+            label: trans.__('Open'),
+            caption: trans.__('Show %1 in the side panel', room),
+            callback: () => {
+              void app.commands.execute(CommandIDs.openSidePanel, { room });
             }
-          ]
-        });
+          }
+        ];
+        // Several mentions in a row (or replayed after a reconnect): one notification per
+        // room, updated, not a toast each.
+        const now = Date.now();
+        const last = recentMentions.get(room);
+        if (last && now - last.at < MENTION_MERGE_MS) {
+          last.count += 1;
+          last.at = now;
+          const merged = trans._n('%2 (%1 more)', '%2 (%1 more)', last.count - 1, text);
+          if (Notification.update({ id: last.id, message: merged, autoClose: 8000, actions })) {
+            return;
+          }
+        }
+        const id = Notification.info(text, { autoClose: 8000, actions });
+        recentMentions.set(room, { id, count: 1, at: now });
       }
     });
 

@@ -91,10 +91,14 @@ export function splitMentions(
 }
 
 /** The notification's text: "Ms Lee mentioned you in class-101: …" (one line, shortened). */
-export function mentionText(message: IMessage, room: string, max = 120): string {
+export function mentionText(message: IMessage, room: string, total = 140): string {
+  const name = displayName(message.user);
+  // JupyterLab cuts a notification's message at 140 characters: the excerpt gets what the
+  // sentence around it leaves (at least 20).
+  const max = Math.max(20, total - trans.__('%1 mentioned you in %2: %3', name, room, '').length);
   const line = message.text.replace(/\s+/g, ' ').trim();
   const excerpt = line.length > max ? `${line.slice(0, max - 1).replace(/\s+$/, '')}…` : line;
-  return trans.__('%1 mentioned you in %2: %3', displayName(message.user), room, excerpt);
+  return trans.__('%1 mentioned you in %2: %3', name, room, excerpt);
 }
 
 function charAt(text: string, i: number): string {

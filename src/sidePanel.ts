@@ -113,6 +113,9 @@ export interface ISidePanelsOptions extends Omit<IRoomPanelOptions, 'room'> {
   shell: IPanelShell;
   /** Where in the right area the panels go (JupyterLab's ranks: lower first). */
   rank?: number;
+  /** Called with each new panel (JupyterLab's widget tracker, which restores the open panels
+   * after a reload). */
+  added?: (panel: RoomPanel) => void;
 }
 
 /** The rooms shown in the right side panel, one panel per room. */
@@ -125,7 +128,7 @@ export class SidePanels {
   open(room: string): RoomPanel {
     let panel = this._panels.get(room);
     if (!panel || panel.isDisposed) {
-      const { shell, rank, ...rest } = this._options;
+      const { shell, rank, added: onAdded, ...rest } = this._options;
       panel = new RoomPanel({ ...rest, room });
       panel.id = `collab-side-panel-${++this._counter}`;
       this._panels.set(room, panel);
@@ -136,6 +139,7 @@ export class SidePanels {
         }
       });
       shell.add(panel, 'right', { rank: rank ?? 900 });
+      onAdded?.(panel);
     }
     this._options.shell.activateById(panel.id);
     return panel;

@@ -352,3 +352,17 @@ def test_event_log_length_setting_caps_the_log(pair: Pair) -> None:
     )
     assert '"eventLogLength": 10' in stored
     set_setting(a, "eventLogLength", 200)
+
+
+def test_an_open_side_panel_comes_back_after_a_reload(pair: Pair) -> None:
+    """(Last in the module: it reloads B's page.)"""
+    b = pair.b
+    pair.view_b.get_by_test_id("collab-popout").click()
+    expect(side_panel(b)).to_be_visible()
+    b.wait_for_timeout(1_500)  # JupyterLab saves its layout after a change (debounced)
+    b.reload(wait_until="domcontentloaded")
+    panel = side_panel(b)
+    expect(panel).to_be_visible(timeout=60_000)
+    expect(panel.get_by_test_id("room-name")).to_have_text(ROOM)
+    wait_connected(panel)
+    expect(panel.get_by_test_id("member-count")).to_have_text("2 members")
