@@ -436,17 +436,28 @@ def test_repr_shows_the_role_the_hands_and_the_open_polls() -> None:
     )
 
 
-def test_requests_name_the_kernel_client_that_ran_the_code(monkeypatch) -> None:
+class FakeKernel:
+    """The running kernel as ``collab_widget.widget._origin`` sees it: ``client`` is the
+    session id of the kernel client (browser tab) whose message it is handling."""
+
+    def __init__(self, client: str) -> None:
+        self.client = client
+        self.kernel = self
+
+    def get_parent(self) -> dict[str, Any]:
+        return {"header": {"session": self.client, "msg_type": "execute_request"}}
+
+
+@pytest.fixture
+def kernel(monkeypatch) -> FakeKernel:
+    """Run as in a kernel handling tab-a's request (set ``kernel.client`` to switch)."""
+    fake = FakeKernel("tab-a")
+    monkeypatch.setattr("IPython.get_ipython", lambda: fake)
+    return fake
+
+
+def test_requests_name_the_kernel_client_that_ran_the_code(kernel, monkeypatch) -> None:
     """On a kernel shared by several people's tabs, only the tab that ran the code acts."""
-
-    class Kernel:
-        def get_parent(self) -> dict[str, Any]:
-            return {"header": {"session": "tab-a", "msg_type": "execute_request"}}
-
-    class Shell:
-        kernel = Kernel()
-
-    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
     room = Room("class-101")
     rec = Recorder(room)
     room.send("hi")
@@ -460,20 +471,10 @@ def test_requests_name_the_kernel_client_that_ran_the_code(monkeypatch) -> None:
     assert "origin" not in rec.sent[-1]["content"]
 
 
-def test_the_widget_mirrors_the_tab_that_created_or_last_displayed_it(monkeypatch) -> None:
-    session = {"id": "tab-a"}
-
-    class Kernel:
-        def get_parent(self) -> dict[str, Any]:
-            return {"header": {"session": session["id"]}}
-
-    class Shell:
-        kernel = Kernel()
-
-    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+def test_the_widget_mirrors_the_tab_that_created_or_last_displayed_it(kernel) -> None:
     room = Room("class-101")
     assert room._owner == "tab-a"
-    session["id"] = "tab-b"  # B's tab runs a cell that displays it
+    kernel.client = "tab-b"  # B's tab runs a cell that displays it
     bundle = room._repr_mimebundle_()
     assert room._owner == "tab-b"
     assert "application/vnd.jupyter.widget-view+json" in bundle
@@ -488,24 +489,14 @@ def test_where_the_widget_cannot_be_drawn_the_text_says_what_to_do() -> None:
     assert Room()._repr_mimebundle_()["text/plain"].endswith("to join this notebook's room.")
 
 
-def test_the_owner_tab_keeps_its_widget_after_a_page_reload(monkeypatch) -> None:
-    session = {"id": "tab-a"}
-
-    class Kernel:
-        def get_parent(self) -> dict[str, Any]:
-            return {"header": {"session": session["id"]}}
-
-    class Shell:
-        kernel = Kernel()
-
-    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+def test_the_owner_tab_keeps_its_widget_after_a_page_reload(kernel) -> None:
     room = Room("class-101")
     claim = {"type": "claim", "tab": "browser-tab-1"}
     room._handle_frontend_msg(room, claim, None)  # A's view: A names its tab
-    session["id"] = "tab-b"  # another person's tab claims: refused
+    kernel.client = "tab-b"  # another person's tab claims: refused
     room._handle_frontend_msg(room, {"type": "claim", "tab": "browser-tab-2"}, None)
     assert room._owner == "tab-a"
-    session["id"] = "tab-a-reloaded"  # A's tab after a reload: a new client id, same tab
+    kernel.client = "tab-a-reloaded"  # A's tab after a reload: a new client id, same tab
     room._handle_frontend_msg(room, claim, None)
     assert room._owner == "tab-a-reloaded"
     # A dict sent as a custom message never says which tab ran the code.
