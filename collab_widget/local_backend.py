@@ -245,16 +245,18 @@ class LocalBackend(RoomBackend):
     # share it); reads go to its reader, which never waits for writes.
 
     async def classroom(self, room: str) -> Classroom:
+        return Classroom.from_json(await self._classroom_doc(room))
+
+    async def _classroom_doc(self, room: str) -> dict[str, Any] | None:
         try:
-            doc = await self.store.load_classroom(room)
+            return await self.store.load_classroom(room)
         except Exception as error:
             self.log.exception("collab: reading the classroom state of %r failed", room)
             raise ProtocolError("unavailable", "the history store is unavailable") from error
-        return Classroom.from_json(doc)
 
     async def update_classroom(self, room: str, change: Callable[[Classroom], T]) -> T:
         # A read first: a change that changes nothing (a check) never waits for the write lock.
-        after, result = apply_change((await self.classroom(room)).to_json(), change)
+        after, result = apply_change(await self._classroom_doc(room), change)
         if after is None:
             return result
         try:

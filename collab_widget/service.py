@@ -385,12 +385,14 @@ class CollabService(SocketService):
         await self._classroom_change(session, request.room, lambda c: c.check_poll(me))
         room = self._room_to_post(session, request)
 
+        kept: list[tuple[Poll | None, bool]] = []
+
         async def keep(message: Message) -> None:
-            await self._keep_poll(room.name, message)
+            kept.append(await self._keep_poll(room.name, message, me))
 
         ack = await self._post(session, room, request, keep)
         # A resend (a duplicate, not delivered again) finds its poll kept, or keeps it now.
-        poll, teacher = await self._keep_poll(room.name, ack["message"], me)
+        poll, teacher = kept[0] if kept else await self._keep_poll(room.name, ack["message"], me)
         if poll is None:
             raise ProtocolError("poll_closed", "this poll is closed")
         return {**ack, "poll": poll.view(me, teacher)}
