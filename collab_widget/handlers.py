@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 import socketio
@@ -24,6 +25,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.iostream import IOStream
 
+from . import eiodriver
 from .sessions import SocketService
 from .transport import (
     DuplicateSessionId,
@@ -44,6 +46,8 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
         map is kept up to date with the upgraded connections.
     """
     engineio_handler: Any = socketio.get_tornado_handler(service.sio)
+    # A small fixed cost per connection: no task that merely waits, no queues kept empty.
+    eiodriver.install(service.sio.eio)
     max_body = service.settings.max_transport_bytes
     allow_payload_packets(max_body)
 
@@ -61,6 +65,12 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
         _eio_sid: str | None = None
         #: The session id this handler's WebSocket is registered under in the service.
         _ws_sid: str | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # python-engineio's driver made an asyncio.Queue (~3 KB); the lean driver hands
+            # each message over where tornado delivers it.
+            self.receive_queue = eiodriver.Inbox()
 
         def _is_upgrade(self) -> bool:
             return self.request.headers.get("Upgrade", "").lower() == "websocket"
@@ -206,6 +216,30 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
             # What the driver's open does, but the task serving the WebSocket (which the
             # driver keeps nowhere) is the service's, for its stop to wait for.
             service.track(asyncio.ensure_future(service.sio.eio.handle_request(self)), self.cut)
+
+        def bind(self, eio_sid: str) -> None:
+            """A WebSocket-only connection (no upgrade) learns its Engine.IO session at the
+            Socket.IO connect: registered as an upgraded one is (see :meth:`open`)."""
+            self._ws_sid = eio_sid
+            service.websockets[eio_sid] = self
+
+        def on_message(self, message: str | bytes) -> Awaitable[None] | None:
+            # Frequent events (presence) are handled here, in tornado's read loop, when the
+            # Engine.IO reader is parked on an empty queue: nothing of this connection is
+            # being handled, so the session's events keep their order. Anything else, or a
+            # busy reader, goes the normal way (the driver queues it for python-engineio).
+            queue = self.receive_queue
+            if (
+                self._ws_sid is not None
+                and type(message) is str
+                and len(message) <= service.settings.max_transport_bytes
+                and not queue.qsize()
+                and queue._getters  # the reader waits for the next message
+                and service.fast_event(self._ws_sid, message)
+            ):
+                return None
+            result: Awaitable[None] = super().on_message(message)
+            return result
 
         def write_message(
             self, message: bytes | str | dict[str, Any], binary: bool = False

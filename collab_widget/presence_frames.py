@@ -1,6 +1,8 @@
-"""The ``presence`` event each recipient gets, as JSON text: one pure function, no I/O.
+"""The ``presence`` event recipients get, as JSON text: pure functions, no I/O.
 
-:func:`presence_bodies` turns one :class:`~collab_widget.presence.Delivery` into the body
+:func:`compact_body` turns a protocol 1.2 :class:`~collab_widget.presence.Delivery` into the
+one body all its recipients get (``["presence", {room, ts, set, gone, reset?}]``; each skips
+its own member number). :func:`presence_bodies` turns a 1.0/1.1 one into the body
 (``["presence", {room, updates, removed, reset?}]``) of each recipient's event: the change
 list minus the recipient's own entry and own removal. Each entry is encoded once for the
 whole room, and recipients with nothing of their own in the list share one body.
@@ -9,6 +11,7 @@ whole room, and recipients with nothing of their own in the list share one body.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from .fanout import dumps
 from .presence import Delivery, Entry
@@ -58,3 +61,29 @@ def presence_bodies(
         common = body(fragments, delivery.removed)
         for recipient in shared:
             yield recipient, common
+
+
+def compact_body(room: str, delivery: Delivery, ts: int) -> str:
+    """The protocol 1.2 batch of ``delivery``, the same for each of its recipients.
+
+    :param room: the room's name, as put in the event.
+    :param delivery: a ``compact`` delivery.
+    :param ts: the batch's time (ms since the epoch): the ``ts`` of the entries sent as
+        changed fields.
+    :returns: ``["presence", {room, ts, set, gone, reset?}]``; ``set`` holds ``[n, fields]``
+        for an entry the recipients hold, ``[n, state, session, user, ts]`` for a whole one.
+    """
+    fields = delivery.fields or [None] * len(delivery.updates)
+    items: list[list[Any]] = []
+    for entry, changed in zip(delivery.updates, fields, strict=True):
+        wire = entry.wire
+        if wire is None:
+            continue
+        if changed is None:
+            items.append([entry.number, wire["state"], entry.session, wire["user"], wire["ts"]])
+        elif changed:
+            items.append([entry.number, changed])
+    payload: dict[str, Any] = {"room": room, "ts": ts, "set": items, "gone": delivery.gone}
+    if delivery.reset:
+        payload["reset"] = True
+    return dumps(["presence", payload])

@@ -61,6 +61,8 @@ class Limits:
 class JoinRequest:
     room: str
     since: int | None
+    #: The client speaks protocol 1.2 or later (compact presence batches).
+    compact: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,9 +153,23 @@ def parse_room(payload: object) -> str:
 
 
 def parse_join(payload: object) -> JoinRequest:
-    """Validate a ``join`` payload: ``{room, since?}``."""
+    """Validate a ``join`` payload: ``{room, since?, protocol?}``."""
     data = _object(payload)
-    return JoinRequest(room=room_name(data), since=_optional_int(data, "since"))
+    return JoinRequest(
+        room=room_name(data),
+        since=_optional_int(data, "since"),
+        compact=client_version(data.get("protocol")) >= (1, 2),
+    )
+
+
+def client_version(value: object) -> tuple[int, int]:
+    """The ``"major.minor"`` protocol version a client says it speaks (absent: 1.0)."""
+    if value is None:
+        return (1, 0)
+    parts = value.split(".") if isinstance(value, str) and len(value) <= 16 else []
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ProtocolError("invalid_value", "'protocol' must be a version like \"1.2\"")
+    return (int(parts[0]), int(parts[1]))
 
 
 def _text(data: dict[str, Any], name: str, maximum: int) -> str:

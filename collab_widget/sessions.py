@@ -17,17 +17,20 @@ from typing import Any
 
 import socketio
 
-from .fanout import Fanout
+from .fanout import Fanout, ack_frame
 from .identity import IdentityResolver, UserInfo
 from .protocol import ProtocolError
 from .ratelimit import TokenBucket
 from .rooms import Session
 from .settings import ServiceSettings, Stats
 from .shutdown import ConnectionTracker
-from .sioserver import GuardedServer
+from .sioserver import GuardedServer, packet_size
 
 Ack = dict[str, Any]
 EventHandler = Callable[[Session, Any], Awaitable[Ack]]
+#: A handler run in the WebSocket's read callback (no I/O, no await).
+FastHandler = Callable[[Session, Any], Ack]
+_loads = json.JSONDecoder().decode
 
 
 class SocketService:
@@ -82,6 +85,8 @@ class SocketService:
         self.closing = False
         #: What :meth:`stop` waits for (requests, WebSockets, python-engineio's own tasks).
         self.connections = ConnectionTracker(self.sio, log)
+        self._fast: dict[str, FastHandler] = {}  # set by :meth:`register`
+        self._fast_prefixes: tuple[str, ...] = ()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,6 +133,8 @@ class SocketService:
         }
         for name, handler in self.handlers.items():
             self.sio.on(name, handler)
+        self._fast = self.fast_events()
+        self._fast_prefixes = tuple(f"[{json.dumps(name)}," for name in self._fast)
         # Any other name: answered, and counted against the rate limit like every event.
         self._guarded_unknown = self._guard(self._unknown, "unknown event")
         self.sio.on("*", self._on_unknown)
@@ -145,18 +152,7 @@ class SocketService:
             if await self._check_output(session):
                 return ProtocolError("not_connected", "this session is not connected").ack()
             try:
-                wait = session.event_bucket.take(time.monotonic())
-                if wait:
-                    raise ProtocolError(
-                        "rate_limited", "too many events; slow down", retry_after=round(wait, 3)
-                    )
-                if data is not None and _json_size(data) > self.settings.max_payload_bytes:
-                    raise ProtocolError(
-                        "payload_too_large",
-                        f"payloads are limited to {self.settings.max_payload_bytes} bytes",
-                    )
-                if self.on_activity is not None:
-                    self.on_activity()
+                self._admit(session, data, packet_size.get())
                 return await handler(session, data)
             except ProtocolError as error:
                 self.stats.errors += 1
@@ -167,6 +163,77 @@ class SocketService:
                 return ProtocolError("internal_error", "the server failed; see its log").ack()
 
         return guarded
+
+    def _admit(self, session: Session, data: Any, size: int | None) -> None:
+        """The checks every event passes before its handler: the event rate and the payload
+        size (``size``: the packet's length as it came; None: the payload's JSON measured);
+        then it counts as activity. Raises :class:`ProtocolError`."""
+        wait = session.event_bucket.take(time.monotonic())
+        if wait:
+            raise ProtocolError(
+                "rate_limited", "too many events; slow down", retry_after=round(wait, 3)
+            )
+        if size is None:
+            size = 0 if data is None else _json_size(data)
+        if size > self.settings.max_payload_bytes:
+            raise ProtocolError(
+                "payload_too_large",
+                f"payloads are limited to {self.settings.max_payload_bytes} bytes",
+            )
+        if self.on_activity is not None:
+            self.on_activity()
+
+    # -- the fast path -----------------------------------------------------------------------
+    def fast_events(self) -> dict[str, FastHandler]:
+        """Events handled in the WebSocket's read callback (:meth:`fast_event`), by name:
+        frequent ones whose handler does no I/O."""
+        return {}
+
+    def fast_event(self, eio_sid: str, message: str) -> bool:
+        """Handle an Engine.IO message of a WebSocket at once, if it is an event of
+        :meth:`fast_events` (``42["name",...]`` or ``42<id>["name",...]``, default namespace).
+
+        It passes the same guard as every event (:meth:`_admit`) and gets the same
+        acknowledgement, without what python-engineio and python-socketio spend per packet
+        (a task, a queue, two decodings, the dispatch). The caller calls it only when the
+        connection's reader is idle, so that the session's events stay in order.
+
+        :returns: False when the message takes the normal way: another event or packet, a
+            namespace, a session not (or no longer) connected, a connection to close for
+            its backlog, JSON that does not decode (answered there as usual).
+        """
+        start = 2
+        while start < len(message) and message[start].isdigit() and start < 17:
+            start += 1
+        if not message.startswith(self._fast_prefixes, start) or not message.startswith("42"):
+            return False
+        try:
+            packet = _loads(message[start:])
+        except ValueError:
+            return False
+        handler = self._fast.get(packet[0]) if type(packet) is list else None
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, "/")
+        session = self.sessions.get(sid) if sid is not None else None
+        if handler is None or session is None:
+            return False
+        # No backlog check per event here (it costs more than the presence handler): a
+        # connection that does not read is closed by the once-a-second check, and presence is
+        # not sent to it meanwhile.
+        self.stats.events_in += 1
+        data = packet[1] if len(packet) > 1 else None
+        try:
+            self._admit(session, data, len(message) - 1)
+            ack = handler(session, data)
+        except ProtocolError as error:
+            self.stats.errors += 1
+            ack = error.ack()
+        except Exception:
+            self.stats.errors += 1
+            self.log.exception("collab: %s from %s failed", packet[0], session.user.username)
+            ack = ProtocolError("internal_error", "the server failed; see its log").ack()
+        if start > 2:
+            self.fanout.send(ack_frame(int(message[2:start]), ack), [eio_sid])
+        return True
 
     async def _on_unknown(self, event: str, sid: str, *_args: Any) -> Ack:
         return await self._guarded_unknown(sid, event)
@@ -216,6 +283,11 @@ class SocketService:
             # The HTTP handler refuses these first; this is the second lock.
             raise socketio.exceptions.ConnectionRefusedError("not authenticated")
         session = self.open_session(sid, info, self.sio.transport(sid))
+        if session.transport == "websocket":  # WebSocket from the start: its handler learns
+            handler = environ.get("tornado.handler")  # its session (the fast path needs it)
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None and hasattr(handler, "bind"):
+                handler.bind(eio_sid)
         await self.session_opened(session)
         return True
 

@@ -28,6 +28,7 @@ class ServiceSettings:
     max_connections_per_user: int
     max_output_bytes: int
     presence_hz: float
+    presence_room_batches: float
     presence_ttl: float
     ping_interval: float
     ping_timeout: float

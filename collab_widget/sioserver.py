@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import socketio
@@ -23,6 +24,11 @@ RESERVED_EVENTS = frozenset({"connect", "disconnect", "*"})
 #: The acknowledgement id of an EVENT packet as sent: ``2`` (or a BINARY_EVENT's ``5<n>-``),
 #: an optional ``/namespace,``, digits.
 _ACK_ID = re.compile(r"(?:2|5\d{1,6}-)(?:/[^,]{0,256},)?(\d{1,15})")
+
+#: The length of the Socket.IO packet (text) being handled, as it came: the guard measures
+#: a payload by it instead of encoding the decoded payload again. Set per packet, in the task
+#: python-engineio runs it in; None for a binary attachment.
+packet_size: ContextVar[int | None] = ContextVar("packet_size", default=None)
 
 #: (eio_sid, the undecodable packet, why) -> the acknowledgement to answer with, if any.
 BadPacketHandler = Callable[[str, Any, Exception], Awaitable[dict[str, Any] | None]]
@@ -52,6 +58,7 @@ class GuardedServer(socketio.AsyncServer):
         self._on_reserved_event = on_reserved_event
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        packet_size.set(len(data) if isinstance(data, str) else None)
         try:
             await super()._handle_eio_message(eio_sid, data)
         except Exception as error:

@@ -1,6 +1,7 @@
-"""Fanout's view of one connection: a WebSocket that still holds output is skipped by
-presence (``can_send``) whether it was upgraded from polling or was WebSocket from the start
-(every relay's connection to the class service is), and polling connections by their queue."""
+"""Fanout's view of one connection: a WebSocket that holds more output than
+``WRITE_BACKLOG`` is skipped by presence (``can_send``) whether it was upgraded from polling or
+was WebSocket from the start (every relay's connection to the class service is), and polling
+connections by their queue."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from collab_widget.fanout import POLL_BACKLOG, Fanout
+from collab_widget.fanout import POLL_BACKLOG, WRITE_BACKLOG, Fanout
 
 
 @dataclass
 class _Stream:
-    busy: bool = False
+    pending: int = 0  # bytes in tornado's write buffer
 
-    def writing(self) -> bool:
-        return self.busy
+    @property
+    def _write_buffer(self) -> bytes:
+        return b"x" * self.pending
 
 
 @dataclass
@@ -58,15 +60,17 @@ def fanout(upgraded: bool, handler: Any, registered: bool = False) -> Fanout:
 
 
 def test_a_websocket_only_connection_that_holds_output_is_skipped():
-    stream = _Stream(busy=True)
+    stream = _Stream(pending=WRITE_BACKLOG)
     out = fanout(upgraded=True, handler=_Handler(stream))  # WebSocket from the start
     assert out.can_send("s1") is False
-    stream.busy = False
+    stream.pending = WRITE_BACKLOG // 2  # part of the last batch: a client keeping up
+    assert out.can_send("s1") is True
+    stream.pending = 0
     assert out.can_send("s1") is True
 
 
 def test_an_upgraded_connection_is_found_where_the_handler_registered_it():
-    stream = _Stream(busy=True)
+    stream = _Stream(pending=WRITE_BACKLOG + 1)
     out = fanout(upgraded=True, handler=_Handler(stream), registered=True)
     assert out.can_send("s1") is False
 

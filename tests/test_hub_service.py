@@ -174,7 +174,7 @@ async def test_teachers_come_from_hub_groups_and_classroom_events_cross_the_rela
         await until(lambda: alice.service_state == carol.service_state == "connected")
         await carol.join(room)
         ack = await alice.join(room)
-        assert ack["protocol"] == "1.1" and ack["classroom"]["teachers_configured"] is True
+        assert ack["protocol"] == "1.2" and ack["classroom"]["teachers_configured"] is True
         assert {m["username"]: m["role"] for m in ack["members"]} == {
             "carol": "teacher",
             "alice": "student",

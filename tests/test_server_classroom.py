@@ -29,7 +29,7 @@ async def test_roles_come_from_the_configuration(connect):
     carol, alice = await connect("carol"), await connect("alice")
     room = "roles-config"
     ack = await carol.join(room)
-    assert ack["protocol"] == "1.1"
+    assert ack["protocol"] == "1.2"
     assert ack["classroom"] == {
         "teachers_configured": True,
         "student_snippets": False,

@@ -9,7 +9,7 @@ from .conftest import inbox
 
 # The coalescing test sends 100 updates per second per client, above the default limit.
 SERVER_ARGS = ["--CollabApp.presence_rate=500", "--CollabApp.presence_burst=500"]
-HZ = 20  # the default presence_hz
+HZ = 30  # the default presence_hz
 
 
 class PresenceView:

@@ -22,6 +22,7 @@ import socketio
 from tornado import web
 
 from ..app import CollabApp
+from ..gcpolicy import freeze_startup_objects
 from ..settings import ServiceSettings
 from .auth import HubTokens, token_from_headers
 from .config import SERVICE_CONFIG_ENV
@@ -120,6 +121,7 @@ async def serve(options: dict[str, Any]) -> None:
     )
     server = application.listen(bind.port or 80, bind.hostname or "127.0.0.1", xheaders=True)
     service.start()
+    freeze_startup_objects()
     log.info("collab: listening on %s%s", bind.geturl().rstrip("/"), prefix)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
