@@ -15,6 +15,9 @@ keeping one HTTP session and cookie jar (so it stays the same user); re-joins it
 order; and re-sends an unacknowledged message with the same ``client_id`` (which the server
 stores once).
 
+It joins with protocol 1.2 (compact presence batches) and decodes those into the 1.1 batches
+its ``presence`` callbacks have always had; with a 1.1 server it gets those directly.
+
 Needs the ``client`` extra (``pip install collab-widget[client]``), which brings aiohttp.
 """
 
@@ -42,6 +45,10 @@ RETRYABLE = frozenset({"rate_limited", "unavailable", "not_connected", "not_join
 
 #: Events the client raises itself, never received from the server.
 LOCAL_EVENTS = frozenset({"connect", "disconnect", "rejoin"})
+
+#: The protocol version every ``join`` asks for: 1.2 brings compact presence batches (a server
+#: that does not speak it ignores the field and keeps sending the 1.1 ones).
+PROTOCOL = "1.2"
 
 #: How many delivered ``seq``s a room remembers for dropping repeats (older ones count as
 #: delivered: a repeat that late cannot come).
@@ -123,9 +130,118 @@ def _middlewares_supported() -> bool:
     return "middlewares" in inspect.signature(aiohttp.ClientSession).parameters
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def speaks_compact_presence(version: object) -> bool:
+    """Whether a join acknowledgement's ``protocol`` (``"major.minor"``) is 1.2 or a later 1.x:
+    the server then sends compact presence batches to a client that joined with 1.2."""
+    if not isinstance(version, str):
+        return False
+    major, _, minor = version.partition(".")
+    return major == "1" and minor.isdigit() and int(minor) >= 2
+
+
+class CompactPresence:
+    """The presence of one room under protocol 1.2, as this session knows it: member number
+    ``n`` -> ``{session, user, state, ts}`` (its own number, ``you``, never in it).
+
+    The only place that reads compact batches: :meth:`apply` turns each into the 1.1 form
+    the ``presence`` callbacks have always had, so they cannot tell the two apart.
+
+    :param you: this session's member number in the room (the join ack's ``you.n``).
+    """
+
+    def __init__(self, you: int) -> None:
+        self.you = you
+        self.entries: dict[int, dict[str, Any]] = {}
+
+    @classmethod
+    def from_ack(cls, ack: object) -> CompactPresence | None:
+        """The room's presence from a join acknowledgement (its ``presence`` snapshot, each
+        entry with ``n``); None when the join failed or the server does not speak 1.2."""
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            return None
+        you = ack.get("you")
+        n = you.get("n") if isinstance(you, dict) else None
+        if not speaks_compact_presence(ack.get("protocol")) or not _is_int(n):
+            return None
+        presence = cls(n)
+        for entry in _list(ack.get("presence")):
+            if isinstance(entry, dict):
+                presence._put([entry.get(key) for key in ("n", "state", "session", "user", "ts")])
+        return presence
+
+    def _put(self, item: list[Any]) -> bool:
+        """Store a whole entry ``[n, state, session, user, ts]``; False if malformed."""
+        n, state, session, user, ts = item
+        valid = isinstance(state, dict) and isinstance(session, str) and isinstance(user, str)
+        if not (valid and _is_int(n) and n != self.you and _is_number(ts)):
+            return False
+        self.entries[n] = {"session": session, "user": user, "state": dict(state), "ts": ts}
+        return True
+
+    def apply(self, batch: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Apply one compact batch ``{room, ts, set, gone, reset?}``; return the same change
+        as a 1.1 batch ``{room, updates, removed, reset?}`` (updates: whole entries), or None
+        when nothing in it is about another session.
+
+        :param batch: the event's payload as received (every 1.2 member gets the same one).
+        """
+        reset = batch.get("reset") is True
+        if reset:
+            self.entries.clear()
+        ts = batch.get("ts")
+        changed: dict[int, None] = {}  # the numbers updated, in order
+        for item in _list(batch.get("set")):
+            if not isinstance(item, list) or not item or not _is_int(item[0]):
+                continue
+            n = item[0]
+            if n == self.you:
+                continue  # this session's own entry: every member gets the same batch
+            if len(item) == 5:
+                if not self._put(item):
+                    continue
+            elif len(item) == 2 and isinstance(item[1], dict) and n in self.entries:
+                entry = self.entries[n]
+                for field, value in item[1].items():
+                    if value is None:
+                        entry["state"].pop(field, None)
+                    else:
+                        entry["state"][field] = value
+                if _is_number(ts):
+                    entry["ts"] = ts
+            else:
+                continue  # a change for a number this session does not know: ignored
+            changed[n] = None
+        removed: list[str] = []
+        for n in _list(batch.get("gone")):
+            entry = self.entries.pop(n, None) if _is_int(n) and n != self.you else None
+            if entry is not None:
+                changed.pop(n, None)
+                removed.append(entry["session"])
+        numbers = list(self.entries) if reset else list(changed)
+        updates = [{**self.entries[n], "state": dict(self.entries[n]["state"])} for n in numbers]
+        if not (updates or removed or reset):
+            return None
+        event: dict[str, Any] = {"room": batch.get("room"), "updates": updates, "removed": removed}
+        if reset:
+            event["reset"] = True
+        return event
+
+
 class _Room:
     """What the client remembers of a room it joined: which ``seq``s it has delivered (to drop
-    repeats) and whether it is joined on the current connection.
+    repeats), whether it is joined on the current connection, and (protocol 1.2) its presence.
 
     :param name: the room's name.
     :param floor: every ``seq`` up to this one counts as delivered (the room's ``last_seq``
@@ -141,6 +257,13 @@ class _Room:
         self.catching_up = False
         self.held: dict[int, dict[str, Any]] = {}
         self.lock = asyncio.Lock()
+        #: Set from each join acknowledgement on this connection, before any later event is
+        #: read; None while not joined, or when the server sends 1.1 presence batches.
+        self.presence: CompactPresence | None = None
+
+    def answered(self, ack: Any) -> None:
+        """A join acknowledgement came (called before the events that follow it are read)."""
+        self.presence = CompactPresence.from_ack(ack)
 
     def delivered(self, seq: int) -> bool:
         return seq <= self.floor or seq in self.seen
@@ -234,6 +357,7 @@ class CollabClient:
         self._supervisor: asyncio.Task[None] | None = None
         self.sio.on("disconnect", self._on_sio_disconnect)
         self.sio.on("message", self._on_message)
+        self.sio.on("presence", self._on_presence)
         self.sio.on("service", self._on_service)
         #: On a JupyterHub with the class service: ``connected``, ``reconnecting`` (the
         #: server lost the service; rooms are re-joined when it is back) or ``refused``;
@@ -344,17 +468,19 @@ class CollabClient:
 
         Server events: ``message`` (each message of a room joined with :meth:`join` once,
         in ``seq`` order, also those missed while disconnected), ``joined``, ``left``,
-        ``presence``, ``service`` (on a JupyterHub: the server's link to the class service,
-        ``{"state": ...}``), ``connect_error``. The client's own: ``connect`` (every (re)connect),
-        ``disconnect`` (with the reason), ``rejoin`` (a room re-joined and caught up after a
-        reconnect, with its join acknowledgement).
+        ``presence`` (always ``{room, updates, removed, reset?}``, each update a whole entry
+        ``{session, user, state, ts}`` of another session: a protocol 1.2 server's compact
+        batches are decoded into that form), ``service`` (on a JupyterHub: the server's link
+        to the class service, ``{"state": ...}``), ``connect_error``. The client's own:
+        ``connect`` (every (re)connect), ``disconnect`` (with the reason), ``rejoin`` (a room
+        re-joined and caught up after a reconnect, with its join acknowledgement).
 
         :param event: the event's name.
         :param handler: called with the event's data.
         """
         if event not in self._handlers:
             self._handlers[event] = []
-            if event not in LOCAL_EVENTS and event not in ("message", "service"):
+            if event not in LOCAL_EVENTS and event not in ("message", "presence", "service"):
                 self.sio.on(event, self._dispatcher(event))
         self._handlers[event].append(handler)
 
@@ -415,7 +541,7 @@ class CollabClient:
         if state is not None and not state.joined and self.connected:
             # Remembered but not re-joined yet: catch up first, or messages would be skipped.
             await self._rejoin(state)
-        data: dict[str, Any] = {"room": room}
+        data: dict[str, Any] = {"room": room, "protocol": PROTOCOL}
         if since is not None:
             data["since"] = since
         if state is None:
@@ -423,7 +549,7 @@ class CollabClient:
             # not one to re-join yet).
             state = self._pending[room] = self._pending.get(room) or _Room(room)
             try:
-                ack = await self.request("join", data)
+                ack = self._checked(await self._ack("join", data, self.timeout, state.answered))
             finally:
                 if self._pending.get(room) is state:
                     del self._pending[room]
@@ -435,7 +561,7 @@ class CollabClient:
                 self._rooms[room] = state
             self._notify()
         else:
-            ack = await self.request("join", data)
+            ack = self._checked(await self._ack("join", data, self.timeout, state.answered))
         self._join_acks[room] = ack
         return ack
 
@@ -570,9 +696,19 @@ class CollabClient:
             raise CollabError(error.get("code", "bad_ack"), error.get("message", repr(ack)), error)
         return ack
 
-    async def _ack(self, event: str, data: Any, timeout: float) -> Any:
+    async def _ack(
+        self,
+        event: str,
+        data: Any,
+        timeout: float,
+        answered: Callable[[Any], None] | None = None,
+    ) -> Any:
         """Emit ``event`` and wait for its acknowledgement; unlike ``sio.call``, give up as
-        soon as the connection is lost (its acknowledgement cannot come any more)."""
+        soon as the connection is lost (its acknowledgement cannot come any more).
+
+        :param answered: called with the acknowledgement as soon as it is read, before the
+            events the server sent after it (the caller resumes only later).
+        """
         if not self.connected:
             raise NoAnswer("not_connected", f"not connected (to send {event!r})")
         lost = self._lost
@@ -580,7 +716,10 @@ class CollabClient:
 
         def callback(*args: Any) -> None:
             if not answer.done():
-                answer.set_result(args[0] if len(args) == 1 else (args or None))
+                result = args[0] if len(args) == 1 else (args or None)
+                if answered is not None:
+                    answered(result)
+                answer.set_result(result)
 
         try:
             await self.sio.emit(event, data, callback=callback)
@@ -617,6 +756,23 @@ class CollabClient:
             state.held[seq] = message  # after the missed ones, in order
             return
         await self._deliver(state, message)
+
+    async def _on_presence(self, batch: Any = None) -> None:
+        """A ``presence`` event: a 1.1 batch goes to the callbacks as it is; a compact (1.2)
+        one updates its room's presence and goes to them in the 1.1 form, or not at all when
+        it is not about another session, or its room is not joined (yet: the acknowledgement's
+        snapshot is newer; or any more)."""
+        if isinstance(batch, dict) and "set" in batch:
+            room = batch.get("room")
+            state = (
+                self._rooms.get(room) or self._pending.get(room) if isinstance(room, str) else None
+            )
+            if state is None or state.presence is None:
+                return
+            batch = state.presence.apply(batch)
+            if batch is None:
+                return
+        await self._emit_local("presence", batch)
 
     async def _deliver(self, state: _Room, message: dict[str, Any]) -> None:
         seq = message.get("seq")
@@ -676,6 +832,7 @@ class CollabClient:
         for state in self._rooms.values():
             state.joined = False
             state.catching_up = False
+            state.presence = None  # the next join acknowledgement brings it again
             state.held.clear()  # not delivered: the re-join's catch-up brings them in order
         self._wake.set()
 
@@ -783,7 +940,10 @@ class CollabClient:
                 since = state.top
                 try:
                     ack = await self._ack(
-                        "join", {"room": state.name, "since": since}, self.timeout
+                        "join",
+                        {"room": state.name, "since": since, "protocol": PROTOCOL},
+                        self.timeout,
+                        state.answered,
                     )
                 except NoAnswer as exc:
                     state.catching_up = False
