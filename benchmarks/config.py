@@ -16,6 +16,11 @@ REDIS_SCENARIOS = ("redis-chat", "redis-presence", "redis-chat-max", "redis-pres
 # What they compare: one service process with SQLite (``configure_hub`` without
 # ``redis_url``), one with Redis (the Redis hop alone), two with Redis (half the relays each).
 DEPLOYMENTS = ("sqlite-1", "redis-1", "redis-2")
+# Ours only, one fresh server per run, in the default suite: presence at lecture-hall scale.
+OURS_SCENARIOS = ("presence-1000",)
+# One Chromium tab (Playwright, Debian's Chromium) in a room under presence load: ours only,
+# a fresh JupyterLab per run; in the default suite.
+BROWSER_SCENARIOS = ("browser",)
 # A run is invalid when the load generator used more than this share of its core.
 LOADGEN_CPU_LIMIT = 0.60
 # A run is marked noisy when other processes used more than this share of either core.
@@ -73,6 +78,18 @@ class PresenceParams(PresenceLoadParams):
     """Scenario 2 for ours: ``members`` all sending cursor states."""
 
     members: int = 300
+    probes: int = 10
+
+
+@dataclass(frozen=True)
+class LargePresenceParams(PresenceLoadParams):
+    """Scenario 2b (ours only): a lecture hall, ``members`` all sending cursor states at
+    ``rate`` Hz in one room."""
+
+    members: int = 1000
+    rate: float = 5.0
+    warmup: float = 3.0
+    duration: float = 10.0
     probes: int = 10
 
 
@@ -200,6 +217,21 @@ class RedisPresenceMaxParams:
 
 
 @dataclass(frozen=True)
+class BrowserParams(PresenceLoadParams):
+    """Scenario 11: one Chromium tab with a notebook of ``cells`` code cells (``lines`` lines
+    each) open and a Room of it shown; ``members`` more members of the room move their cursors
+    in that notebook at ``rate`` Hz. Measured for ``duration`` seconds after ``warmup``."""
+
+    members: int = 300
+    warmup: float = 3.0
+    duration: float = 10.0
+    cells: int = 40
+    lines: int = 4
+    #: how long the tab may take to show every member before the load starts
+    settle_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class Suite:
     """Everything one run of the benchmarks uses."""
 
@@ -209,6 +241,7 @@ class Suite:
     chat: ChatParams = ChatParams()
     stall: StallParams = StallParams()
     presence: PresenceParams = PresenceParams()
+    presence_large: LargePresenceParams = LargePresenceParams()
     ramp: RampParams = RampParams()
     connections: ConnectionsParams = ConnectionsParams()
     joinstorm: JoinStormParams = JoinStormParams()
@@ -220,6 +253,8 @@ class Suite:
     redis_presence: RedisPresenceParams = RedisPresenceParams()
     redis_chat_max: RedisChatMaxParams = RedisChatMaxParams()
     redis_presence_max: RedisPresenceMaxParams = RedisPresenceMaxParams()
+    # A browser tab under presence load (scenario 11).
+    browser: BrowserParams = BrowserParams()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -233,6 +268,7 @@ QUICK = Suite(
     chat=ChatParams(receivers=150, warmup=0.5, duration=3.0, drain_limit=2.0),
     stall=StallParams(receivers=150, warmup=0.5, before=1.5, during=2.0, drain_limit=2.0),
     presence=PresenceParams(members=100, warmup=1.0, duration=2.0, probes=5),
+    presence_large=LargePresenceParams(members=300, warmup=1.0, duration=3.0, probes=5),
     ramp=RampParams(members=100, rates=(1.0, 20.0), warmup=0.5, step=1.5, grace=0.5, probes=5),
     connections=ConnectionsParams(connections=300, warm=30, settle=0.5, idle=0.5),
     joinstorm=JoinStormParams(clients=300),
@@ -248,4 +284,5 @@ QUICK = Suite(
         drain_limit=2.0,
     ),
     redis_presence_max=RedisPresenceMaxParams(sizes=(100, 300), warmup=1.0, step=1.5),
+    browser=BrowserParams(members=100, warmup=2.0, duration=4.0),
 )

@@ -95,6 +95,18 @@ METRICS: dict[str, list[Metric]] = {
         STALE,
         LOADGEN,
     ],
+    "presence-1000": [
+        Metric("members", "members", False, 0),
+        Metric("rate_hz", "rate/member Hz", False, 0),
+        Metric("server_cpu_pct", "server CPU %", digits=0),
+        *STATE_AGE,
+        Metric("frames_per_s", "frames/s sent", False, 0),
+        MB_SENT,
+        Metric("rss_mb_max", "RSS max MB"),
+        Metric("rss_slope_kb_per_s", "RSS slope KB/s"),
+        STALE,
+        LOADGEN,
+    ],
     "connections": [
         Metric("kb_per_connection", "KB/connection"),
         Metric("rss_mb_before", "RSS before MB"),
@@ -106,6 +118,7 @@ METRICS: dict[str, list[Metric]] = {
     ],
     "joinstorm": [
         Metric("all_full_member_list_s", "all have full member list s", digits=2),
+        Metric("full_after_last_join_s", "... s after the last join", digits=2),
         Metric("all_acked_s", "all joins acked s", digits=2),
         Metric("server_cpu_s", "server CPU s", digits=2),
         LOADGEN,
@@ -121,6 +134,30 @@ METRICS: dict[str, list[Metric]] = {
         LOADGEN,
     ],
 }
+
+# Scenario 11: one browser tab in a room under presence load (ours only).
+BROWSER_METRICS: dict[str, list[Metric]] = {
+    "browser": [
+        Metric("members", "members moving", False, 0),
+        Metric("busy_pct", "tab main thread busy %"),
+        Metric("idle_busy_pct", "same tab, nobody moving, busy %"),
+        Metric("renderer_main_cpu_pct", "main thread CPU %"),
+        Metric("long_tasks_per_s", "long tasks/s"),
+        Metric("long_task_max_ms", "longest task ms", digits=0),
+        Metric("long_frames", "frames > 50 ms", digits=0),
+        Metric("long_frames_ours", "of them with our scripts", digits=0),
+        Metric("long_frame_ours_max_ms", "longest with ours ms", digits=0),
+        Metric("presence_batches_per_s", "presence batches/s at the tab", False, 1),
+        Metric("server_cpu_pct", "server CPU %", digits=0),
+        Metric("browser_cpu_pct", "Chromium CPU %", digits=0),
+        Metric("core0_busy_pct", "core 0 busy %", digits=0),
+        LOADGEN,
+    ],
+}
+BROWSER_TITLES = {"browser": "11. A browser tab in a room of moving members"}
+# Its targets (issue 13).
+BROWSER_MAX_BUSY_PCT = 25.0
+BROWSER_MAX_OURS_LONG_FRAMES = 0.0
 
 # The class service scenarios (their rows: shapes of relays, or single/relay).
 HUB_CPU = [CPU_PER_DELIVERY, Metric("server_cpu_pct", "CPU %", digits=0), DELIVERIES, RELAY_FRAMES]
@@ -200,6 +237,7 @@ HUB_REFERENCE = {"hub-chat": "chat", "hub-presence": "presence"}
 TITLES = {
     "chat": "1. Chat fan-out",
     "presence": "2. Presence at classroom scale",
+    "presence-1000": "2b. Presence in a lecture hall (ours only)",
     "connections": "3. Idle connections",
     "joinstorm": "4. Join storm",
     "stall": "5. A stalled client during chat fan-out",
@@ -270,7 +308,8 @@ def _value(run: dict[str, Any], key: str) -> float | None:
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``{scenario: {server: {metric: summary, "runs": n, "valid": n, ...}}}``."""
     out: dict[str, dict[str, Any]] = {}
-    for scenario, metrics in {**METRICS, **HUB_METRICS, **REDIS_METRICS}.items():
+    every = {**METRICS, **HUB_METRICS, **REDIS_METRICS, **BROWSER_METRICS}
+    for scenario, metrics in every.items():
         seen = [r["server"] for r in runs if r["scenario"] == scenario]
         names = [s for s in SERVERS if s in seen] + [
             s for s in dict.fromkeys(seen) if s not in SERVERS
@@ -294,6 +333,10 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             for metric in [*metrics, *extra]:
                 values = [_value(r["result"], metric.key) for r in used]
                 entry[metric.key] = summary([v for v in values if v is not None])
+            if scenario == "chat":  # the targets compare ours and B3 repetition by repetition
+                entry["by_rep"] = {
+                    r["rep"]: _value(r["result"], "cpu_us_per_delivery") for r in used
+                }
             if scenario == "presence":
                 # A relay that sustains no step: below the lowest rate tried.
                 entry["below_lowest_step"] = sum(
@@ -341,39 +384,63 @@ def ratios(agg: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def targets(agg: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets for ours, met or not."""
+def _highest(agg: dict[str, Any], scenario: str, server: str, key: str) -> float:
+    try:
+        return float(agg[scenario][server][key]["max"])
+    except (KeyError, TypeError):
+        return math.nan
 
-    def get(scenario: str, key: str, server: str = "ours") -> float:
-        return _median(agg, scenario, server, key)
+
+def targets(agg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets for ours, met or not. Each must hold in every repetition: a
+    ceiling is checked against the highest figure of the runs used, and chat against B3
+    repetition by repetition (the same repetition ran both, one after the other)."""
+
+    def worst(scenario: str, key: str) -> float:
+        return _highest(agg, scenario, "ours", key)
+
+    def at_most(label: str, scenario: str, key: str, limit: float) -> tuple[Any, ...]:
+        return (label, worst(scenario, key), limit, lambda v, t: v <= t)
 
     checks: list[tuple[str, float, float, Callable[[float, float], bool]]] = [
         (
-            "chat CPU/delivery <= B3 (same run), µs",
-            get("chat", "cpu_us_per_delivery"),
-            get("chat", "cpu_us_per_delivery", "b3"),
+            "chat CPU/delivery <= B3's, every repetition (highest ours/B3)",
+            _worst_ratio(agg, "chat", "cpu_us_per_delivery", "ours", "b3"),
+            1.0,
             lambda v, t: v <= t,
         ),
-        ("chat slowest p99 <= 20 ms", get("chat", "slowest_p99_ms"), 20.0, lambda v, t: v <= t),
-        (
-            "presence server CPU <= 60 %",
-            get("presence", "server_cpu_pct"),
-            60.0,
-            lambda v, t: v <= t,
+        at_most("chat slowest p99 <= 20 ms", "chat", "slowest_p99_ms", 20.0),
+        at_most("presence 300 x 20 Hz: server CPU <= 60 %", "presence", "server_cpu_pct", 60.0),
+        at_most("presence 300 x 20 Hz: state age p50 <= 35 ms", "presence", "latency_p50_ms", 35.0),
+        at_most("presence 300 x 20 Hz: state age p99 <= 80 ms", "presence", "latency_p99_ms", 80.0),
+        at_most("presence 300 x 20 Hz: stale at end = 0", "presence", "stale_at_end", 0.0),
+        at_most(
+            "presence 1,000 x 5 Hz: state age p99 <= 250 ms",
+            "presence-1000",
+            "latency_p99_ms",
+            250.0,
         ),
-        ("presence p50 <= 35 ms", get("presence", "latency_p50_ms"), 35.0, lambda v, t: v <= t),
-        ("presence p99 <= 80 ms", get("presence", "latency_p99_ms"), 80.0, lambda v, t: v <= t),
-        (
-            "<= 50 KB per idle connection",
-            get("connections", "kb_per_connection"),
-            50.0,
-            lambda v, t: v <= t,
+        at_most(
+            f"presence 1,000 x 5 Hz: memory flat (RSS slope <= {FLAT_KB_PER_S} KB/s)",
+            "presence-1000",
+            "rss_slope_kb_per_s",
+            FLAT_KB_PER_S,
         ),
-        (
-            "join storm: full member list <= 2 s",
-            get("joinstorm", "all_full_member_list_s"),
-            2.0,
-            lambda v, t: v <= t,
+        at_most("<= 25 KB per idle connection", "connections", "kb_per_connection", 25.0),
+        at_most(
+            "join storm: full member list <= 1 s after the last join",
+            "joinstorm",
+            "full_after_last_join_s",
+            1.0,
+        ),
+        at_most(
+            "browser: tab main thread busy <= 25 %", "browser", "busy_pct", BROWSER_MAX_BUSY_PCT
+        ),
+        at_most(
+            "browser: frames > 50 ms with our scripts = 0",
+            "browser",
+            "long_frames_ours",
+            BROWSER_MAX_OURS_LONG_FRAMES,
         ),
     ]
     out = []
@@ -381,6 +448,21 @@ def targets(agg: dict[str, Any]) -> list[dict[str, Any]]:
         met = None if math.isnan(value) or math.isnan(target) else ok(value, target)
         out.append({"target": label, "ours": value, "threshold": target, "met": met})
     return out
+
+
+# "Server memory flat" in the lecture hall: at most this RSS growth during the window.
+FLAT_KB_PER_S = 50.0
+
+
+def _worst_ratio(agg: dict[str, Any], scenario: str, key: str, mine: str, theirs: str) -> float:
+    """The highest ``mine / theirs`` of ``key`` over the repetitions both ran (NaN: none)."""
+    try:
+        ours = agg[scenario][mine]["by_rep"]
+        other = agg[scenario][theirs]["by_rep"]
+    except KeyError:
+        return math.nan
+    ratios = [ours[r] / other[r] for r in ours if r in other and ours[r] and other[r]]
+    return round(max(ratios), 3) if ratios else math.nan
 
 
 def _hub_label(variant: str) -> str:
@@ -897,7 +979,7 @@ def _render(first: str, metrics: list[Metric], rows: list[Row]) -> list[str]:
 
 
 def _table(scenario: str, agg: dict[str, Any]) -> list[str]:
-    metrics = METRICS[scenario]
+    metrics = METRICS.get(scenario) or BROWSER_METRICS[scenario]
     rows = []
     for server in [s for s in SERVERS if s in agg.get(scenario, {})]:
         label, cells, entry = _row(LABELS[server], agg[scenario][server], metrics)
@@ -1038,6 +1120,9 @@ def markdown(report: dict[str, Any]) -> str:
     if extrapolation:
         lines += ["## Several processes: an extrapolation (a model, not a measurement)", ""]
         lines += [*NOTES["extrapolation"], *extrapolation]
+    browser = _sections(BROWSER_TITLES, _table, agg)
+    if browser:
+        lines += [*browser, *_browser_frames(report.get("runs", []))]
     lines += ["## Ratios", "", *_ratio_lines(report["ratios"]), ""]
     met = {True: "yes", False: "**no**", None: "n/a"}
     targets = [
@@ -1051,6 +1136,49 @@ def markdown(report: dict[str, Any]) -> str:
         for name, text in report["profiles"].items():
             lines += [f"### {name}", "", "```", text.rstrip(), "```", ""]
     return "\n".join(lines) + "\n"
+
+
+def _browser_frames(runs: list[dict[str, Any]], count: int = 5) -> list[str]:
+    """Which builds of the lab extension and Chromium the browser runs used; their longest
+    animation frames, with whose scripts ran in them."""
+    mine = [run["result"] for run in runs if run["scenario"] == "browser"]
+    builds = sorted({str(r.get("labextension")) for r in mine if r.get("labextension")})
+    chromium = sorted({str(r.get("chromium")) for r in mine if r.get("chromium")})
+    lines = []
+    if builds or chromium:
+        lines += [
+            f"Lab extension build: {', '.join(f'`{b}`' for b in builds) or 'n/a'}; "
+            f"{', '.join(chromium) or 'Chromium n/a'}.",
+            "",
+        ]
+    frames = [
+        (run["rep"], frame)
+        for run in runs
+        if run["scenario"] == "browser"
+        for frame in run["result"].get("worst_frames") or []
+    ]
+    frames.sort(key=lambda item: -item[1]["duration_ms"])
+    if not frames:
+        return lines
+    rows = []
+    for rep, f in frames[:count]:
+        scripts = "; ".join(
+            f"{s['url'].rsplit('/', 1)[-1]} {s['invoker'] or s['type']} {s['ms']:g} ms"
+            + (f" (forced layout {s['forced_layout_ms']:g})" if s["forced_layout_ms"] else "")
+            for s in f["scripts"]
+        )
+        rows.append(
+            [
+                str(rep),
+                _fmt(f["duration_ms"], 0),
+                _fmt(f["ours_script_ms"], 0),
+                _fmt(f["other_script_ms"], 0),
+                _fmt(f["unattributed_ms"], 0),
+                scripts or "(no script listed)",
+            ]
+        )
+    header = ["rep", "frame ms", "our scripts ms", "other scripts ms", "rest ms", "scripts"]
+    return [*lines, "The longest frames:", "", *_grid(header, rows), ""]
 
 
 NOTES = {
@@ -1143,6 +1271,29 @@ NOTES = {
         "reading process. Presence fan-out is fitted as a S + b S² on one process. Redis "
         "and the readers batch more per call at higher rates, so the per-message costs are "
         "upper bounds there; at low rates (9a) each message costs more.",
+        "",
+    ],
+    "browser": [
+        "ours serving JupyterLab (server and the notebook's kernel on core 1); one headless "
+        "Chromium tab (Debian's, 1280x1000, started by the load generator, so on core 0 with "
+        "it) with a notebook of 40 code cells (4 lines each) open and its `Room` shown; the "
+        "other members (scenario 2's load generator members) move their cursors in that "
+        "notebook (real cell ids, a line and column inside the cell, mode edit, activity "
+        "active; a new position on every update) at 20 Hz. Measured in the window after the "
+        "warm-up: busy = the tab's main thread task time (CDP `Performance.getMetrics` "
+        "`TaskDuration`) / wall time (on a shared core it includes waiting for the CPU: the "
+        "main thread's own CPU time from `/proc` is the 'main thread CPU' column); 'nobody "
+        "moving' is the same tab in the same full room for 2 s before the load, once done with the "
+        "joins (busy < 10 % over 0.5 s, at most 20 s); long tasks from a `longtask` "
+        "PerformanceObserver; frames from `long-animation-frame` entries (over 50 ms), a "
+        "frame 'with our scripts' when a script of our extension (`sourceURL` under "
+        "`lab/extensions/collab-widget/`, socket.io-client included) is listed in it (the "
+        "browser lists scripts of >= 5 ms, by entry point: work our code causes in "
+        "JupyterLab's own rAF callbacks, e.g. CodeMirror measuring the carets, counts as "
+        "others'). Presence batches = `presence` events the tab's socket received per "
+        "second. Chromium CPU = all its processes and Playwright's driver, which are not "
+        "counted as other processes; a window with core 0 over 90 % busy is noisy (the "
+        "tab waited for the CPU).",
         "",
     ],
     "joinstorm": [

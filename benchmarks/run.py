@@ -35,9 +35,11 @@ from typing import Any
 
 from . import profiling, report, servers
 from .config import (
+    BROWSER_SCENARIOS,
     FULL,
     HUB_SCENARIOS,
     LOADGEN_CORE,
+    OURS_SCENARIOS,
     QUICK,
     REDIS_SCENARIOS,
     SCENARIOS,
@@ -48,6 +50,7 @@ from .config import (
 from .loadgen import HARD_LIMIT_S, raise_fd_limit
 from .procstat import core_busy
 from .scenarios import COMBINED
+from .scenarios import browser as browser_tab
 from .scenarios.hub import shape_name
 from .scenarios.scaleout import parse_variant
 
@@ -303,6 +306,23 @@ class Session:
 
         self._system(scenario, variant, rep, start)
 
+    def browser(self, scenarios: list[str]) -> None:
+        """The browser tab (ours only): a fresh JupyterLab server for every run (in --quick
+        too); the load generator starts Chromium (so it runs on the load generator's core)."""
+        why = browser_tab.missing()
+        for scenario in scenarios:
+            for rep in range(self.suite.repetitions):
+                if why is not None:
+                    error = {"error": why, "valid": False, "invalid_reasons": [why]}
+                    self.record(scenario, "ours", rep, error, 0.0, 0.0)
+                    continue
+
+                def start(logs: Path, started: list[servers.Server]) -> servers.Server:
+                    started.append(browser_tab.start_lab(logs, self.suite.browser))
+                    return started[0]
+
+                self._system(scenario, "ours", rep, start)
+
     def redis_variants(self, scenario: str) -> list[str]:
         """What one Redis scenario runs: deployments (x shapes for the pinned ones)."""
         p: Any = getattr(self.suite, scenario.replace("-", "_"))
@@ -436,10 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         nargs="+",
-        choices=SCENARIOS + HUB_SCENARIOS + REDIS_SCENARIOS,
-        default=list(SCENARIOS + HUB_SCENARIOS),
-        help="the class service scenarios (hub-*, redis-*) run only with ours; redis-* "
-        "(several service processes through Redis) only when named",
+        choices=SCENARIOS + OURS_SCENARIOS + HUB_SCENARIOS + BROWSER_SCENARIOS + REDIS_SCENARIOS,
+        default=list(SCENARIOS + OURS_SCENARIOS + HUB_SCENARIOS + BROWSER_SCENARIOS),
+        help="the class service scenarios (hub-*, redis-*) and browser run only with ours; "
+        "redis-* (several service processes through Redis) only when named",
     )
     parser.add_argument(
         "--servers",
@@ -484,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [s for s in SCENARIOS if s in args.scenario]
     hub = [s for s in HUB_SCENARIOS if s in args.scenario] if "ours" in names else []
     redis = [s for s in REDIS_SCENARIOS if s in args.scenario] if "ours" in names else []
+    tab = [s for s in BROWSER_SCENARIOS if s in args.scenario] if "ours" in names else []
+    mine = [s for s in OURS_SCENARIOS if s in args.scenario] if "ours" in names else []
     if redis and servers.redis_command() is None:
         parser.error("the redis-* scenarios need redis-server (Debian: redis-server)")
     references = [HUB_REFERENCE[s] for s in hub if s in HUB_REFERENCE]
@@ -495,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     raw_dir.mkdir(parents=True, exist_ok=True)
     complete = (
         not args.quick
-        and set(scenarios) | set(hub) == set(SCENARIOS + HUB_SCENARIOS)
+        and set(scenarios) | set(mine) | set(hub) | set(tab)
+        == set(SCENARIOS + OURS_SCENARIOS + HUB_SCENARIOS + BROWSER_SCENARIOS)
         and set(names) == set(SERVERS)
         and not args.reps
         and not args.profile_only
@@ -518,7 +541,11 @@ def main(argv: list[str] | None = None) -> int:
             session.fresh(references, ["ours"])
             session.retry_noisy(plan(scenarios), names, args.retry_budget)
             session.retry_noisy(references, ["ours"], args.retry_budget)
+        session.fresh(mine, ["ours"])  # a fresh server each run, also in --quick
+        if not args.quick:
+            session.retry_noisy(mine, ["ours"], args.retry_budget)
         session.hub(hub)
+        session.browser(tab)
         session.redis(redis)
 
     profiles: dict[str, str] = {}
@@ -559,8 +586,9 @@ def _progress(scenario: str, name: str, rep: int, result: dict[str, Any], took: 
     keys = {
         "chat": ("cpu_us_per_delivery", "slowest_p50_ms", "slowest_p99_ms", "lost"),
         "presence": ("max_sustained_hz", "server_cpu_pct", "latency_p50_ms", "latency_p99_ms"),
+        "presence-1000": ("server_cpu_pct", "latency_p50_ms", "latency_p99_ms", "stale_at_end"),
         "connections": ("kb_per_connection", "connect_s", "join_s"),
-        "joinstorm": ("all_acked_s", "all_full_member_list_s"),
+        "joinstorm": ("all_acked_s", "all_full_member_list_s", "full_after_last_join_s"),
         "stall": ("p99_before_ms", "p99_during_ms", "rss_growth_during_mb"),
         "hub-chat": ("cpu_us_per_delivery", "slowest_p50_ms", "slowest_p99_ms", "lost"),
         "hub-presence": (
@@ -594,6 +622,16 @@ def _progress(scenario: str, name: str, rep: int, result: dict[str, Any], took: 
             "first_failed",
             "at_max_p99_ms",
             "at_max_loadgen_cpu_pct",
+        ),
+        "browser": (
+            "busy_pct",
+            "renderer_main_cpu_pct",
+            "long_tasks",
+            "long_frames",
+            "long_frames_ours",
+            "long_frame_max_ms",
+            "presence_batches_per_s",
+            "core0_busy_pct",
         ),
         "hub-hop": (
             "slowest_p50_ms",

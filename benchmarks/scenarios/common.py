@@ -34,6 +34,16 @@ async def connect_many(
     return [c for c in clients if c is not None]
 
 
+#: The protocol version the load generator speaks, as the browser extension does (ours then
+#: sends compact presence batches; the baselines ignore the field).
+PROTOCOL = "1.2"
+
+
+def join_payload(room: str) -> dict[str, str]:
+    """A ``join`` as the browser extension sends it."""
+    return {"room": room, "protocol": PROTOCOL}
+
+
 async def join_all(
     clients: list[EioClient],
     room: Callable[[int], str],
@@ -48,7 +58,7 @@ async def join_all(
     async def one(index: int) -> None:
         async with semaphore:
             ack = await asyncio.wait_for(
-                clients[index].call("join", {"room": room(index)}), timeout
+                clients[index].call("join", join_payload(room(index))), timeout
             )
             check_ack(ack, "join")
             acks[index] = ack

@@ -38,10 +38,26 @@ from ..procstat import Snapshot, Window
 from ..stats import slope
 from .chat import CUT_AFTER_S, MARK, ChatLoad, Phase, _chat_result, _drain, _measure, capacity
 from .chat import ROOM as CHAT_ROOM
-from .common import LoopLag, RssSampler, check_ack, close_all, mark_window, validity
-from .presence import PresenceLoad, presence_window
+from .common import (
+    LoopLag,
+    RssSampler,
+    check_ack,
+    close_all,
+    join_payload,
+    mark_window,
+    validity,
+)
+from .presence import (
+    PresenceLoad,
+    learn_numbers,
+    presence_items,
+    presence_window,
+    sender_key,
+)
 
 ROOM = "bench-presence"
+#: Protocol 1.2: per relay connection, the member numbers it has learnt (number -> session).
+numbers: dict[EioClient, dict[int, str]] = {}
 
 
 def shape_name(relays: int, per: int) -> str:
@@ -108,11 +124,13 @@ async def open_and_join(
                 local = str(n)
                 ack = await asyncio.wait_for(relay.call("open", local), timeout)
                 check_ack(ack, "open")
-                out[index].append(str(ack["session"]))
+                session = str(ack["session"])
                 ack = await asyncio.wait_for(
-                    relay.call("ev", local, "join", {"room": room}), timeout
+                    relay.call("ev", local, "join", join_payload(room)), timeout
                 )
                 check_ack(ack, "join")
+                out[index].append(sender_key(ack, session))
+                learn_numbers(ack, numbers.setdefault(relay, {}))
 
     await asyncio.gather(*(one(i) for i in range(len(relays))))
     return out
@@ -288,18 +306,14 @@ class RelayPresenceLoad(PresenceLoad):
         # what each probe session the frame is for holds: sender -> its latest line
         holds = [seen[local] for local in targets if local in seen]
         low, high = self.window
-        for update in data.get("updates") or []:
-            state = update.get("state")
-            if not state:
-                continue
-            session = update["session"]
+        for sender, state in presence_items(data, numbers.setdefault(client, {})):
             sent = self.epoch + state["column"] * 1000
             if low <= sent < high:
-                self._age(client, session, now - sent)
+                self._age(client, sender, now - sent)
             line = state["line"]
             for held in holds:
-                if line > held.get(session, -1):
-                    held[session] = line
+                if line > held.get(sender, -1):
+                    held[sender] = line
 
     def _age(self, client: EioClient, session: str, age: int) -> None:
         """Record the age of a state sent within the window, seen at ``client``."""

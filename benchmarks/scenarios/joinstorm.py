@@ -16,7 +16,15 @@ from typing import Any
 from ..config import JoinStormParams
 from ..eio import EioClient, Target
 from ..procstat import Snapshot, Window
-from .common import LoopLag, close_all, connect_many, mark_window, sleep_until, validity
+from .common import (
+    LoopLag,
+    close_all,
+    connect_many,
+    join_payload,
+    mark_window,
+    sleep_until,
+    validity,
+)
 
 ROOM = "bench-storm"
 JOINED = b'42["joined",'
@@ -31,6 +39,7 @@ class Storm:
         self.last_ack = 0
         self.full = 0
         self.last_full = 0
+        self.last_join = 0  # when the last join was sent
         self.member_lists = False
         self.errors: list[Any] = []
         self.done = asyncio.get_running_loop().create_future()
@@ -93,7 +102,8 @@ async def run_joinstorm(target: Target, p: JoinStormParams) -> dict[str, Any]:
     start = loop.time()
     for index, client in enumerate(clients):
         await sleep_until(start + p.spread * index / p.clients)
-        future = client.call("join", {"room": ROOM})
+        future = client.call("join", join_payload(ROOM))
+        storm.last_join = time.time_ns()
         future.add_done_callback(lambda f, c=client: storm.on_ack(c, f))
     timed_out = False
     try:
@@ -113,6 +123,10 @@ async def run_joinstorm(target: Target, p: JoinStormParams) -> dict[str, Any]:
         "member_lists": storm.member_lists,
         "full_member_list_clients": storm.full if storm.member_lists else None,
         "all_full_member_list_s": round((storm.last_full - storm.started) / 1e9, 3)
+        if storm.member_lists and storm.full >= p.clients
+        else None,
+        # the figure: how long the last joiner's arrival took to reach everyone
+        "full_after_last_join_s": round((storm.last_full - storm.last_join) / 1e9, 3)
         if storm.member_lists and storm.full >= p.clients
         else None,
         "timed_out": timed_out,

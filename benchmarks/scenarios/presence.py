@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ..config import PresenceLoadParams, PresenceParams, RampParams
+from ..config import LargePresenceParams, PresenceLoadParams, PresenceParams, RampParams
 from ..eio import EioClient, Target, decode_event
 from ..procstat import Snapshot, Window
 from ..stats import ms, percentile, slope
@@ -66,15 +66,16 @@ class PresenceLoad:
         self.window = (0, 0)  # send times (ns) whose receipts are recorded
         self.latencies: list[int] = []
         self.batches = 0
+        self.own: dict[EioClient, str] = {}  # each member's own session
+        self.names: dict[EioClient, dict[int, str]] = {}  # 1.2: member number -> session
 
     async def setup(self) -> None:
         self.members = await connect_many(self.target, self.members_count, self.on_event)
         acks = await join_all(self.members, lambda _i: ROOM)
         for index, (client, ack) in enumerate(zip(self.members, acks, strict=True)):
-            # ours names sessions by a public id; the baselines by the Socket.IO sid.
-            you = ack.get("you") if isinstance(ack, dict) else None
-            session = you.get("session") if isinstance(you, dict) else None
-            self.sessions.append(str(session or ack.get("session") or client.sid))
+            self.sessions.append(sender_key(ack, client.sid))
+            self.own[client] = self.sessions[-1]
+            learn_numbers(ack, self.names.setdefault(client, {}))
             client.tag = {} if index >= self.members_count - self.probes_count else None
             client.drain = client.tag is None
 
@@ -86,22 +87,18 @@ class PresenceLoad:
         name, data = decode_event(packet)
         if name != "presence" or not isinstance(data, dict):
             return
-        updates = data.get("updates")
-        if updates is None:  # a relayed single update
-            updates = [data]
         self.batches += 1
         low, high = self.window
         epoch = self.epoch
-        for update in updates:
-            state = update.get("state")
-            if not state:
+        own = self.own.get(client)
+        for sender, state in presence_items(data, self.names[client]):
+            if sender == own:
                 continue
             sent = epoch + state["column"] * 1000
             if low <= sent < high:
                 self.latencies.append(now - sent)
-            session = update["session"]
-            if state["line"] > seen.get(session, -1):
-                seen[session] = state["line"]
+            if state["line"] > seen.get(sender, -1):
+                seen[sender] = state["line"]
 
     # -- sending -----------------------------------------------------------------------------
     def _state(self, index: int) -> dict[str, Any]:
@@ -194,6 +191,44 @@ class PresenceLoad:
                 if self.members[index] is not client and seen.get(session, -1) < self.line[index]:
                     stale += 1
         return stale
+
+
+def sender_key(ack: Any, fallback: str) -> str:
+    """How a member is named in what the probes hold, from its join acknowledgement: its
+    public session id (ours), the Socket.IO sid (baselines)."""
+    you = ack.get("you") if isinstance(ack, dict) else None
+    session = you.get("session") if isinstance(you, dict) else None
+    return str(session or (ack.get("session") if isinstance(ack, dict) else None) or fallback)
+
+
+def learn_numbers(ack: Any, names: dict[int, str]) -> None:
+    """Protocol 1.2: the member numbers of a join acknowledgement's presence snapshot."""
+    entries = ack.get("presence") if isinstance(ack, dict) else None
+    for entry in entries or []:
+        if isinstance(entry, dict) and "n" in entry:
+            names[entry["n"]] = entry["session"]
+
+
+def presence_items(
+    data: dict[str, Any], names: dict[int, str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(sender session, state)`` for each entry of a presence event: protocol 1.2's ``set``
+    items (``[n, fields]``, here always holding ``line`` and ``column``, which change with
+    every update, or ``[n, state, session, user, ts]``, which names ``n`` in ``names``, as
+    a browser learns it), 1.1's ``updates``, or a baseline's relayed single update."""
+    if "set" in data:
+        for item in data["set"]:
+            if len(item) == 5:
+                names[item[0]] = item[2]
+            session = names.get(item[0])
+            if session is not None:
+                yield session, item[1]
+        return
+    updates = data.get("updates")
+    for update in [data] if updates is None else updates:
+        state = update.get("state")
+        if state:
+            yield update["session"], state
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -318,6 +353,30 @@ async def run_presence(target: Target, p: PresenceParams, ramp: RampParams) -> d
     result["max_sustained_hz"] = p.rate if main_ok and full_ramp else sustained
     result["steps"] = steps
     result["bounded_by_loadgen"] = cut
+    close_all(load.members)
+    return result
+
+
+async def run_presence_large(target: Target, p: LargePresenceParams) -> dict[str, Any]:
+    """Scenario 2b (ours): ``p.members`` members at ``p.rate`` Hz, no ramp: the state ages,
+    the server's CPU and whether its memory stays flat."""
+    load = PresenceLoad(target, p.members, p.probes)
+    await load.setup()
+    rss = RssSampler(target.pid, interval=1.0).start()
+    lag = LoopLag().start()
+    run = await presence_window(load, p, "presence-1000", rss)
+    samples = run.samples
+    result = {
+        **run.head,
+        "frames_per_s": run.per_s(run.frames),
+        "deliveries_per_s": run.per_s(run.deliveries),
+        **run.tail,
+        "rss_mb_max": round(max(r for _, r in samples) / 2**20, 1) if samples else None,
+        "rss_slope_kb_per_s": round(slope(samples) / 1024, 1),
+        "rss_series_mb": rss.series_mb(),
+        "loop_lag": lag.stop(),
+        **validity(run.window),
+    }
     close_all(load.members)
     return result
 
