@@ -25,7 +25,6 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 from tornado.iostream import IOStream
 
-from . import eiodriver
 from .sessions import SocketService
 from .transport import (
     DuplicateSessionId,
@@ -46,8 +45,6 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
         map is kept up to date with the upgraded connections.
     """
     engineio_handler: Any = socketio.get_tornado_handler(service.sio)
-    # A small fixed cost per connection: no task that merely waits, no queues kept empty.
-    eiodriver.install(service.sio.eio)
     max_body = service.settings.max_transport_bytes
     allow_payload_packets(max_body)
 
@@ -65,12 +62,6 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
         _eio_sid: str | None = None
         #: The session id this handler's WebSocket is registered under in the service.
         _ws_sid: str | None = None
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            # python-engineio's driver made an asyncio.Queue (~3 KB); the lean driver hands
-            # each message over where tornado delivers it.
-            self.receive_queue = eiodriver.Inbox()
 
         def _is_upgrade(self) -> bool:
             return self.request.headers.get("Upgrade", "").lower() == "websocket"
