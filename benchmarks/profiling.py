@@ -11,12 +11,17 @@ hottest lines.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import LOADGEN_CORE
+
+# py-spy as installed beside this Python (the venv's bin/), found also when that is not on PATH.
+PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
 # Frames on (nearly) every stack: the process's entry and the event loop's dispatch.
 GENERIC = re.compile(
@@ -53,7 +58,7 @@ def start(pid: int, seconds: int, svg: Path, raw: Path) -> list[subprocess.Popen
                 "taskset",
                 "-c",
                 str(LOADGEN_CORE),
-                "py-spy",
+                PY_SPY,
                 "record",
                 *common,
                 "--format",
