@@ -19,6 +19,7 @@ whether it is still writing (a stalled client) and releasing a closed client's p
 from __future__ import annotations
 
 import json
+import logging
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,7 @@ import socketio
 from tornado.iostream import StreamClosedError
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+log = logging.getLogger(__name__)
 # A polling client with more packets than this waiting for its next GET is behind.
 POLL_BACKLOG = 8
 # A WebSocket with more bytes than this in tornado's write buffer is behind. A batch of a big
@@ -187,47 +189,53 @@ class Fanout:
         return self.send(frame, eio_sids)
 
     def send(self, frame: Frame, eio_sids: Iterable[str]) -> int:
-        """Deliver ``frame`` to each session; returns how many it was handed to.
-
-        The common case is inlined, as it runs once per recipient (300 times per chat
-        message in a big room): an upgraded WebSocket whose writer is parked on an empty
-        queue and whose stream holds no output gets the frame straight from ``send(2)``.
-        Anything else takes :meth:`_write_now` or the session's queue.
-        """
+        """Deliver ``frame`` to each session; returns how many it was handed to. A
+        connection whose state breaks the write is skipped (logged at debug level): it never
+        costs the others their frame."""
         sockets = self.sio.eio.sockets
         websockets = self.websockets
-        data = frame.ws
-        size = len(data)
         delivered = 0
         for eio_sid in eio_sids:
             socket = sockets.get(eio_sid)
             if socket is None or socket.closing or socket.closed:
                 continue
             delivered += 1
-            queue = socket.queue
-            handler = websockets.get(eio_sid)
-            connection = handler.ws_connection if handler is not None else None
-            if (
-                connection is not None
-                and socket.upgraded
-                and not socket.upgrading
-                and not queue._queue  # nothing queued...
-                and queue._getters  # ...and the writer waits: nothing in flight
-            ):
-                stream = connection.stream
-                if not stream._write_buffer._size and not stream._closed:
-                    try:
-                        sent = stream.socket.send(data)
-                    except BlockingIOError:
-                        sent = 0
-                    except OSError:
-                        continue  # gone; the reader notices and disconnects the session
-                    if sent < size:
-                        stream.write(data[sent:])
-                    continue
-            if not self._write_now(socket, eio_sid, frame):
-                queue.put_nowait(frame.packet)
+            try:
+                self._send_one(socket, eio_sid, frame, websockets.get(eio_sid))
+            except Exception:
+                log.debug("collab: could not write to %s", eio_sid, exc_info=True)
         return delivered
+
+    def _send_one(self, socket: Any, eio_sid: str, frame: Frame, handler: Any) -> None:
+        """One connection's frame. The common case first, as it runs once per recipient (300
+        times per chat message in a big room): an upgraded WebSocket whose writer is parked
+        on an empty queue and whose stream holds no output gets it straight from ``send(2)``.
+        Anything else takes :meth:`_write_now` or the session's queue."""
+        queue = socket.queue
+        connection = handler.ws_connection if handler is not None else None
+        if (
+            connection is not None
+            and socket.upgraded
+            and not socket.upgrading
+            and not queue._queue  # nothing queued...
+            and queue._getters  # ...and the writer waits: nothing in flight
+        ):
+            stream = connection.stream
+            # A closed stream has no write buffer (None): that one takes the long way.
+            buffered = None if stream._closed else stream._write_buffer
+            if buffered is not None and not buffered._size:
+                data = frame.ws
+                try:
+                    sent = stream.socket.send(data)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    return  # gone; the reader notices and disconnects the session
+                if sent < len(data):
+                    stream.write(data[sent:])
+                return
+        if not self._write_now(socket, eio_sid, frame):
+            queue.put_nowait(frame.packet)
 
     def _write_now(self, socket: Any, eio_sid: str, frame: Frame) -> bool:
         queue = socket.queue

@@ -83,3 +83,68 @@ def test_a_polling_connection_is_judged_by_its_queue():
         socket.queue.put_nowait(object())
     assert out.can_send("s1") is False
     assert out.can_send("gone") is False
+
+
+class _Queue:
+    """An Engine.IO queue whose writer waits (a parked getter) with nothing queued."""
+
+    def __init__(self) -> None:
+        self._queue: list[Any] = []
+        self._getters = [object()]
+        self.put: list[Any] = []
+
+    def empty(self) -> bool:
+        return not self._queue
+
+    def put_nowait(self, item: Any) -> None:
+        self.put.append(item)
+
+
+class _Buffer:
+    _size = 0
+
+
+class _RawSocket:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> int:
+        self.sent.append(data)
+        return len(data)
+
+
+class _LiveStream:
+    def __init__(self, closed: bool = False) -> None:
+        self._closed = closed
+        # tornado drops the write buffer of a closed stream
+        self._write_buffer = None if closed else _Buffer()
+        self.socket = None if closed else _RawSocket()
+
+    def closed(self) -> bool:
+        return self._closed
+
+    def writing(self) -> bool:
+        return bool(self._write_buffer and self._write_buffer._size)
+
+
+@dataclass
+class _EioSocket:
+    queue: _Queue = field(default_factory=_Queue)
+    upgraded: bool = True
+    upgrading: bool = False
+    closing: bool = False
+    closed: bool = False
+
+
+def test_a_closing_connection_never_costs_the_others_their_frame():
+    from collab_widget.fanout import event_frame
+
+    gone, live = _LiveStream(closed=True), _LiveStream()
+    sockets = {"e1": _EioSocket(), "e2": _EioSocket()}
+    sio = _Sio(_Socket(True), {})
+    sio.eio.sockets = sockets  # type: ignore[assignment]
+    out = Fanout(sio, {"e1": _Handler(gone), "e2": _Handler(live)})  # type: ignore[arg-type]
+    frame = event_frame("message", {"seq": 1})
+    assert out.send(frame, ["e1", "e2"]) == 2
+    assert live.socket.sent == [frame.ws]  # straight to the socket
+    assert sockets["e1"].queue.put == [frame.packet]  # the closed one: its queue, as before
