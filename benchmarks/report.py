@@ -73,6 +73,18 @@ AT_MAX = [
 ]
 MAX_DELIVERIES = Metric("max_deliveries_per_s", "deliveries/s at max", False, 0)
 
+# What ours' coalesced presence is measured by (scenarios 2 and 2b).
+COALESCED = [
+    Metric("server_cpu_pct", "server CPU %", digits=0),
+    *STATE_AGE,
+    Metric("frames_per_s", "frames/s sent", False, 0),
+    MB_SENT,
+    Metric("rss_mb_max", "RSS max MB"),
+    Metric("rss_slope_kb_per_s", "RSS slope KB/s"),
+    STALE,
+    LOADGEN,
+]
+
 METRICS: dict[str, list[Metric]] = {
     "chat": [
         CPU_PER_DELIVERY,
@@ -86,26 +98,12 @@ METRICS: dict[str, list[Metric]] = {
     ],
     "presence": [
         Metric("max_sustained_hz", "max rate/member Hz (p99 <= 1 s)", False, 0),
-        Metric("server_cpu_pct", "server CPU %", digits=0),
-        *STATE_AGE,
-        Metric("frames_per_s", "frames/s sent", False, 0),
-        MB_SENT,
-        Metric("rss_mb_max", "RSS max MB"),
-        Metric("rss_slope_kb_per_s", "RSS slope KB/s"),
-        STALE,
-        LOADGEN,
+        *COALESCED,
     ],
     "presence-1000": [
         Metric("members", "members", False, 0),
         Metric("rate_hz", "rate/member Hz", False, 0),
-        Metric("server_cpu_pct", "server CPU %", digits=0),
-        *STATE_AGE,
-        Metric("frames_per_s", "frames/s sent", False, 0),
-        MB_SENT,
-        Metric("rss_mb_max", "RSS max MB"),
-        Metric("rss_slope_kb_per_s", "RSS slope KB/s"),
-        STALE,
-        LOADGEN,
+        *COALESCED,
     ],
     "connections": [
         Metric("kb_per_connection", "KB/connection"),
