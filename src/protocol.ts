@@ -26,6 +26,8 @@ export interface IMember extends IUser {
 /** The caller's own user plus its public session id. */
 export interface IYou extends IUser {
   session: string;
+  /** Protocol 1.2: this session's member number in the room (compact presence batches). */
+  n?: number;
 }
 
 /** A stored chat message. */
@@ -133,15 +135,57 @@ export interface IPresenceEntry {
   state: IPresenceState;
   /** Server time of the update, in milliseconds since the epoch. */
   ts: number;
+  /** Protocol 1.2: the session's member number in the room (join snapshots). */
+  n?: number;
 }
 
-/** `presence` server event: one coalesced batch. */
+/** `presence` server event: one coalesced batch (protocol 1.0 / 1.1 format). */
 export interface IPresenceEvent {
   room: string;
   updates: IPresenceEntry[];
   removed: string[];
   /** True: `updates` is the complete state of the room; forget everything else. */
   reset?: boolean;
+}
+
+/** The presence protocol this client speaks (sent with every `join`). */
+export const PRESENCE_PROTOCOL = '1.2';
+
+/** Protocol 1.2: changed fields of a member's state; `null` removes the field. */
+export type IPresencePatch = { [K in keyof IPresenceState]?: IPresenceState[K] | null };
+
+/** Protocol 1.2: `[n, fields]`, member `n`'s changed fields (its `ts` becomes the batch's). */
+export type CompactDiffItem = [number, IPresencePatch];
+
+/** Protocol 1.2: `[n, state, session, user, ts]`, member `n`'s whole entry. */
+export type CompactFullItem = [number, IPresenceState, string, string, number];
+
+/**
+ * `presence` server event in protocol 1.2 (to sessions that joined with `protocol` "1.2"):
+ * one frame for every member of the room, keyed by member number; each client skips its own.
+ */
+export interface ICompactPresenceEvent {
+  room: string;
+  /** Server time of the batch, in ms since the epoch. */
+  ts: number;
+  /** In order: diffs and whole entries. */
+  set: Array<CompactDiffItem | CompactFullItem>;
+  /** Member numbers whose presence went away. */
+  gone?: number[];
+  /** True: `set` is the room's whole presence (whole entries); forget everything else. */
+  reset?: boolean;
+}
+
+/** A `presence` event in either format. */
+export type PresenceEvent = IPresenceEvent | ICompactPresenceEvent;
+
+/** Whether a protocol version ("major.minor") is 1.2 or a later 1.x. */
+export function speaksCompactPresence(version: unknown): boolean {
+  if (typeof version !== 'string') {
+    return false;
+  }
+  const m = /^1\.(\d+)$/.exec(version.trim());
+  return m !== null && Number(m[1]) >= 2;
 }
 
 export interface IAckError {
@@ -158,7 +202,7 @@ export interface IJoinOk {
   has_more: boolean;
   last_seq: number;
   presence: IPresenceEntry[];
-  /** Protocol 1.1 ("1.1"); absent from a 1.0 server. */
+  /** Protocol 1.1 ("1.1") or 1.2 ("1.2"); absent from a 1.0 server. */
   protocol?: string;
   /** Protocol 1.1; absent from a 1.0 server. */
   classroom?: IClassroom;
@@ -279,7 +323,7 @@ export interface IServerToClientEvents {
   message: (msg: IMessage) => void;
   joined: (event: IJoinedEvent) => void;
   left: (event: ILeftEvent) => void;
-  presence: (event: IPresenceEvent) => void;
+  presence: (event: PresenceEvent) => void;
   service: (event: IServiceEvent) => void;
   role: (event: IRoleEvent) => void;
   hand: (event: IHandEvent) => void;
@@ -290,7 +334,10 @@ export interface IServerToClientEvents {
 
 /** The events a client sends to the server (each with an acknowledgement). */
 export interface IClientToServerEvents {
-  join: (payload: { room: string; since?: number }, ack: (res: Ack<IJoinOk>) => void) => void;
+  join: (
+    payload: { room: string; since?: number; protocol?: string },
+    ack: (res: Ack<IJoinOk>) => void
+  ) => void;
   leave: (payload: { room: string }, ack: (res: Ack<IOk>) => void) => void;
   send: (
     payload: { room: string; text: string; client_id: string },

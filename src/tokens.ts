@@ -104,9 +104,13 @@ export interface IRoomSession {
   readonly messageReceived: ISignal<IRoomSession, IMessage>;
   readonly memberJoined: ISignal<IRoomSession, { user: IMember; ts: number }>;
   readonly memberLeft: ISignal<IRoomSession, { user: IUser; ts: number }>;
-  /** Other sessions' presence in this room, by public session id (never this tab's own). */
+  /**
+   * Other sessions' presence in this room, by public session id (never this tab's own),
+   * whatever the protocol (1.1 batches by session, 1.2 compact batches by member number).
+   * Entries are never changed in place: a change replaces the entry (and its state) object.
+   */
   readonly presence: ReadonlyMap<string, IPresenceEntry>;
-  /** Fires when `presence` changed (a batch, a join snapshot, a disconnect). */
+  /** Fires once per batch that changed `presence` (a batch, a join snapshot, a disconnect). */
   readonly presenceChanged: ISignal<IRoomSession, void>;
 
   /** Send a chat message; returns its client id. */
@@ -334,7 +338,10 @@ export interface ICollabPresence {
   readonly sharingChanged: ISignal<ICollabPresence, string>;
   /** Other tabs' cursors in every room of this tab, own user excluded, newest per session. */
   readonly remote: ReadonlyArray<IRemoteCursor>;
-  /** Fires when `remote` changed. */
+  /**
+   * Fires when `remote` changed: at most once per animation frame, however many presence
+   * batches came (reading `remote` in between gives the current cursors all the same).
+   */
   readonly remoteChanged: ISignal<ICollabPresence, void>;
   /** Fires when a notebook is opened, closed or renamed here (canJumpTo may change). */
   readonly notebooksChanged: ISignal<ICollabPresence, void>;

@@ -6,7 +6,7 @@ import type { IMember, IMessage, IPresenceEntry } from '../protocol';
 import { diffMembers } from '../room/members';
 import { MessageList } from '../room/messageList';
 import { Outbox, textError } from '../room/outbox';
-import { applyPresence } from '../room/presenceMap';
+import { PresenceMap } from '../room/presenceMap';
 import { LOG_CAP, RoomLog } from '../room/roomLog';
 
 function member(username: string): IMember {
@@ -148,39 +148,52 @@ describe('MessageList', () => {
   });
 });
 
-describe('applyPresence', () => {
+describe('PresenceMap with protocol 1.1 batches', () => {
   const entry = (session: string, line: number): IPresenceEntry => ({
     session,
     user: `u-${session}`,
     state: { path: 'a.ipynb', line },
     ts: 10
   });
-
-  it('adds, replaces and resets, skipping our own session', () => {
-    const map = new Map<string, IPresenceEntry>();
-    expect(applyPresence(map, [entry('s1', 1), entry('me', 2)], false, 'me')).toBe(true);
-    expect(Array.from(map.keys())).toEqual(['s1']);
-    applyPresence(map, [entry('s1', 7), entry('s2', 3)], false, 'me');
-    expect(map.get('s1')?.state.line).toBe(7);
-    expect(map.size).toBe(2);
-    applyPresence(map, [entry('s3', 0)], true, 'me');
-    expect(Array.from(map.keys())).toEqual(['s3']);
+  const batch = (updates: IPresenceEntry[], removed: string[] = [], reset = false) => ({
+    room: 'r',
+    updates,
+    removed,
+    reset
   });
 
-  it('says when nothing can have changed', () => {
-    expect(applyPresence(new Map(), [], true, null)).toBe(false);
-    expect(applyPresence(new Map(), [], false, null)).toBe(true);
+  it('adds, replaces, removes and resets, skipping our own session', () => {
+    const map = new PresenceMap();
+    map.join([], 'me', null);
+    expect(map.apply(batch([entry('s1', 1), entry('me', 2)]))).toBe(true);
+    expect(Array.from(map.entries.keys())).toEqual(['s1']);
+    map.apply(batch([entry('s1', 7), entry('s2', 3)]));
+    expect(map.entries.get('s1')?.state.line).toBe(7);
+    expect(map.entries.size).toBe(2);
+    map.apply(batch([], ['s2']));
+    expect(Array.from(map.entries.keys())).toEqual(['s1']);
+    map.apply(batch([entry('s3', 0)], [], true));
+    expect(Array.from(map.entries.keys())).toEqual(['s3']);
+  });
+
+  it('says when nothing changed', () => {
+    const map = new PresenceMap();
+    expect(map.join([], 'me', null)).toBe(false);
+    expect(map.apply(batch([], [], true))).toBe(false);
+    expect(map.apply(batch([], ['nobody']))).toBe(false);
+    expect(map.apply(batch([entry('me', 1)]))).toBe(false);
+    expect(map.clear()).toBe(false);
   });
 
   it('drops malformed entries and sanitises states', () => {
-    const map = new Map<string, IPresenceEntry>();
+    const map = new PresenceMap();
     const bad = [
       null,
       { session: 1, user: 'x', state: {} },
       { session: 's', user: 'u', state: { line: -1, path: 'p', evil: '<b>' } }
     ] as unknown as IPresenceEntry[];
-    applyPresence(map, bad, false, null, 42);
-    expect(Array.from(map.values())).toEqual([
+    map.apply(batch(bad), 42);
+    expect(Array.from(map.entries.values())).toEqual([
       { session: 's', user: 'u', state: { path: 'p' }, ts: 42 }
     ]);
   });

@@ -94,7 +94,7 @@ describe('RoomSession', () => {
   it('joins, then re-joins with since after a disconnect and restores missed messages', () => {
     const { s, socket } = session();
     s.join();
-    expect(socket.last('join').payload).toEqual({ room: 'r' });
+    expect(socket.last('join').payload).toEqual({ room: 'r', protocol: '1.2' });
     socket.answer('join', joinOk([msg(1, 'x', bob)], [me, bob]));
     expect(s.joined && s.ready).toBe(true);
     expect(s.presence.size).toBe(1);
@@ -104,7 +104,7 @@ describe('RoomSession', () => {
     expect(s.ready).toBe(false);
     expect(s.presence.size).toBe(0);
     s.join();
-    expect(socket.last('join').payload).toEqual({ room: 'r', since: 1 });
+    expect(socket.last('join').payload).toEqual({ room: 'r', since: 1, protocol: '1.2' });
     socket.answer('join', joinOk([msg(2, 'y', bob), msg(3, 'z', bob)], [me]));
     expect(received).toEqual([2, 3]);
     expect(s.messages.map(m => m.seq)).toEqual([1, 2, 3]);

@@ -11,9 +11,10 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { CellPresenceRenderer, findCell } from './cellPresenceRenderer';
+import { frames as tabFrames } from '../frame';
 import { remoteCursors } from './remoteCursors';
 import { IPresenceState } from '../protocol';
-import { RemotePresence } from './remotePresence';
+import { PRESENCE_FPS, RemotePresence } from './remotePresence';
 import { ICollabConnection, ICollabPresence, IRemoteCursor } from '../tokens';
 import { LocalPresence } from './localPresence';
 import { RtcColorSync } from './rtc';
@@ -43,7 +44,7 @@ export class CollabPresence implements ICollabPresence, IDisposable {
       notebooks: options.notebooks,
       storage
     });
-    this.remoteSource = new RemotePresence(options.connection);
+    this.remoteSource = new RemotePresence(options.connection, tabFrames, 1000 / PRESENCE_FPS);
     this.renderer = options.notebooks
       ? new CellPresenceRenderer(options.notebooks, this.remoteSource, this.settings)
       : null;

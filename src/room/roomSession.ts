@@ -23,6 +23,7 @@ import {
   ISendOk,
   IServerToClientEvents,
   isAckError,
+  PRESENCE_PROTOCOL,
   Role
 } from '../protocol';
 import { newClientId } from '../util';
@@ -79,7 +80,11 @@ export class RoomSession extends RoomState {
     }
     this._joining = true;
     const rejoin = this._joinedOnce;
-    const payload: { room: string; since?: number } = { room: this.name };
+    // Every join asks for protocol 1.2's compact presence; a 1.1 server ignores it.
+    const payload: { room: string; since?: number; protocol: string } = {
+      room: this.name,
+      protocol: PRESENCE_PROTOCOL
+    };
     if (rejoin) {
       payload.since = this.lastSeq;
     }
@@ -128,7 +133,7 @@ export class RoomSession extends RoomState {
     this._joined = false;
     this._joining = false;
     // Others' presence is unknown until the re-join's snapshot.
-    this._applyPresence([], true);
+    this._clearPresence();
     this._clearRetry();
     this._changed.emit('state');
   }

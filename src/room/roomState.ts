@@ -19,14 +19,14 @@ import type {
   IPoll,
   IPollEvent,
   IPresenceEntry,
-  IPresenceEvent,
   IProtocolError,
   IRoleEvent,
   IUser,
   IYou,
   Role
 } from '../protocol';
-import type { Ack, IOk, IPresenceState } from '../protocol';
+import type { Ack, IOk, IPresenceState, PresenceEvent } from '../protocol';
+import { speaksCompactPresence } from '../protocol';
 import type {
   IClassroomState,
   ILogEntry,
@@ -40,7 +40,7 @@ import { ClassroomState, IClassroomLogLine } from './classroom';
 import { diffMembers } from './members';
 import { MessageList } from './messageList';
 import { Outbox } from './outbox';
-import { applyPresence } from './presenceMap';
+import { PresenceMap } from './presenceMap';
 import { RoomLog } from './roomLog';
 
 /** Messages a room keeps in the tab, beyond what the user paged back to. */
@@ -63,8 +63,12 @@ export abstract class RoomState implements IRoomSession {
   get you(): IYou | null {
     return this._you;
   }
+  /** The same array until the members change (readers may compare it by identity). */
   get members(): ReadonlyArray<IMember> {
-    return Array.from(this._members.values());
+    if (this._memberList === null) {
+      this._memberList = Array.from(this._members.values());
+    }
+    return this._memberList;
   }
   get messages(): ReadonlyArray<IMessage> {
     return this._messages.items;
@@ -88,7 +92,11 @@ export abstract class RoomState implements IRoomSession {
     return this._disposed;
   }
   get presence(): ReadonlyMap<string, IPresenceEntry> {
-    return this._presence;
+    return this._presence.entries;
+  }
+  /** Whether the server sends this room's presence in protocol 1.2's compact batches. */
+  get compactPresence(): boolean {
+    return this._presence.ownNumber !== null;
   }
   get classroom(): IClassroomState {
     return this._classroom;
@@ -176,6 +184,7 @@ export abstract class RoomState implements IRoomSession {
     const user = event.user;
     const known = this._members.has(user.username);
     this._members.set(user.username, user);
+    this._memberList = null;
     this._changed.emit('members');
     if (!known) {
       this.addLog('join', trans.__('%1 connected', displayName(user)), Date.now(), user.username);
@@ -190,6 +199,7 @@ export abstract class RoomState implements IRoomSession {
       return;
     }
     const known = this._members.delete(user.username);
+    this._memberList = null;
     this._changed.emit('members');
     if (known) {
       const text = trans.__('%1 disconnected', displayName(user));
@@ -198,20 +208,15 @@ export abstract class RoomState implements IRoomSession {
     }
   }
 
-  onPresenceEvent(event: IPresenceEvent): void {
-    if (!this._joined) {
-      return;
+  /**
+   * A presence batch, either format (1.1: by session; 1.2: compact, by member number):
+   * applied in one pass, then one `presenceChanged` (none when nothing changed, e.g. a
+   * batch with only our own entry). Ignored before the join's acknowledgement.
+   */
+  onPresenceEvent(event: PresenceEvent): void {
+    if (this._joined && this._presence.apply(event)) {
+      this._presenceChanged.emit(undefined);
     }
-    const updates = Array.isArray(event.updates) ? event.updates : [];
-    const removed = Array.isArray(event.removed) ? event.removed : [];
-    if (event.reset) {
-      this._applyPresence(updates, true);
-      return;
-    }
-    for (const session of removed) {
-      this._presence.delete(session);
-    }
-    this._applyPresence(updates, false);
   }
 
   // ---- classroom mode's server events (protocol 1.1) ----
@@ -268,6 +273,7 @@ export abstract class RoomState implements IRoomSession {
     this._you = res.you;
     const before = new Map(this._members);
     this._members = new Map(res.members.map(m => [m.username, m]));
+    this._memberList = null;
     if (!rejoin) {
       this.addLog('join', trans.__('joined %1 as %2', this.name, displayName(res.you)));
       for (const m of res.members) {
@@ -292,7 +298,11 @@ export abstract class RoomState implements IRoomSession {
     // Before the history: poll cards find their polls.
     this._classroom.applyJoin(res.classroom);
     this._changed.emit('classroom');
-    this._applyPresence(res.presence ?? [], true);
+    // Protocol 1.2: batches are keyed by member number and carry our own entry (skipped).
+    const ownNumber = speaksCompactPresence(res.protocol) ? (res.you.n ?? null) : null;
+    if (this._presence.join(res.presence ?? [], res.you.session, ownNumber)) {
+      this._presenceChanged.emit(undefined);
+    }
     this._mergeHistory(res, rejoin);
   }
 
@@ -304,6 +314,7 @@ export abstract class RoomState implements IRoomSession {
     const known = this._members.get(user.username);
     if (known) {
       this._members.set(user.username, { ...known, ...user });
+      this._memberList = null;
       this._changed.emit('members');
     }
     this._changed.emit('classroom');
@@ -364,9 +375,9 @@ export abstract class RoomState implements IRoomSession {
     }
   }
 
-  /** Apply presence entries (replacing everything with `reset`) and tell the listeners. */
-  protected _applyPresence(entries: ReadonlyArray<IPresenceEntry>, reset: boolean): void {
-    if (applyPresence(this._presence, entries, reset, this._you?.session ?? null)) {
+  /** Forget others' presence (disconnected: unknown until the re-join's snapshot). */
+  protected _clearPresence(): void {
+    if (this._presence.clear()) {
       this._presenceChanged.emit(undefined);
     }
   }
@@ -438,6 +449,8 @@ export abstract class RoomState implements IRoomSession {
   protected _joinError: IProtocolError | null = null;
   protected _you: IYou | null = null;
   protected _members = new Map<string, IMember>();
+  /** `members` as an array, made once per change of `_members` (null: to make). */
+  private _memberList: IMember[] | null = null;
   protected _messages = new MessageList();
   protected _outbox = new Outbox(() => this._changed.emit('pending'));
   protected _hasMore = false;
@@ -445,7 +458,8 @@ export abstract class RoomState implements IRoomSession {
   /** How many messages are kept (raised when the user pages back further). */
   protected _scrollback = MAX_SCROLLBACK;
   protected _log = new RoomLog();
-  protected _presence = new Map<string, IPresenceEntry>();
+  /** Others' presence: the only decoder of the wire's presence events. */
+  protected _presence = new PresenceMap();
   protected _classroom = new ClassroomState(username => this._members.get(username));
   protected _disposed = false;
   protected _changed = new Signal<IRoomSession, RoomChange>(this);

@@ -19,6 +19,20 @@ export function latestByUser(
   return latest;
 }
 
+/**
+ * What describeLocation reads of a state, as a string: equal strings (with the same `isYou`,
+ * `sharing` and `canJump`) describe the same. Lets a caller skip a row when only something
+ * the line does not show changed (e.g. the column).
+ */
+export function locationInputs(state: IPresenceState | null): string {
+  if (state === null) {
+    return '';
+  }
+  return `${state.path ?? ''}\u0000${state.cell_index ?? ''}\u0000${state.mode ?? ''}\u0000${
+    state.line ?? ''
+  }\u0000${state.activity ?? ''}`;
+}
+
 /** One member's "where" line. */
 export interface ILocationLine {
   /** "lecture.ipynb · cell 4 · line 12", "not sharing your cursor", or ''. */

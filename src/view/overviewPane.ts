@@ -4,6 +4,7 @@
  * the open poll's "answered N of M".
  */
 import { trans } from '../i18n';
+import type { IMember } from '../protocol';
 import type { IClassroomLab, ICollabPresence, IRoomSession } from '../tokens';
 import { IOverview, openPoll, overviewOf, pollProgress, studentsOf } from './classroomInfo';
 import { h } from './dom';
@@ -33,7 +34,7 @@ export class OverviewPane {
       return;
     }
     const path = this._classroom?.currentPath ?? this._presence?.localState.path ?? null;
-    const students = studentsOf(session);
+    const students = this._studentsOf(session);
     const overview = overviewOf(path, students, session.presence.values());
     const poll = openPoll(session.classroom.polls);
     const progress = poll ? pollProgress(poll, students) : null;
@@ -69,10 +70,30 @@ export class OverviewPane {
     );
   }
 
+  /**
+   * The students, sorted by name: worked out again only when the members (their roles come
+   * with them) or the viewer changed, not on every presence batch.
+   */
+  private _studentsOf(session: IRoomSession): IMember[] {
+    const c = this._students;
+    if (c && c.session === session && c.members === session.members && c.you === session.you) {
+      return c.list;
+    }
+    const list = studentsOf(session);
+    this._students = { session, members: session.members, you: session.you, list };
+    return list;
+  }
+
   private _presence: ICollabPresence | null;
   private _classroom: IClassroomLab | null;
   private _body: HTMLElement;
   private _key = '';
+  private _students: {
+    session: IRoomSession;
+    members: ReadonlyArray<IMember>;
+    you: IRoomSession['you'];
+    list: IMember[];
+  } | null = null;
 }
 
 function notebookLine(o: IOverview, students: number): HTMLElement {
