@@ -22,9 +22,10 @@ import socketio
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import ensure_async
-from tornado import web
+from tornado import httputil, web, websocket
 from tornado.iostream import IOStream
 
+from . import eiodriver
 from .sessions import SocketService
 from .transport import (
     DuplicateSessionId,
@@ -45,6 +46,8 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
         map is kept up to date with the upgraded connections.
     """
     engineio_handler: Any = socketio.get_tornado_handler(service.sio)
+    # A small fixed cost per connection: no task that merely waits, no queues kept empty.
+    eiodriver.install(service.sio.eio)
     max_body = service.settings.max_transport_bytes
     allow_payload_packets(max_body)
 
@@ -62,6 +65,15 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
         _eio_sid: str | None = None
         #: The session id this handler's WebSocket is registered under in the service.
         _ws_sid: str | None = None
+        #: The environ python-engineio built for this request, while it is served (the lean
+        #: driver sets it; see :meth:`_polled`).
+        eio_environ: dict[str, Any] | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # python-engineio's driver made an asyncio.Queue (~3 KB); the lean driver hands
+            # each message over where tornado delivers it.
+            self.receive_queue = eiodriver.Inbox()
 
         def _is_upgrade(self) -> bool:
             return self.request.headers.get("Upgrade", "").lower() == "websocket"
@@ -274,27 +286,87 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
                 del service.websockets[self._ws_sid]
             super().on_close()
 
+        def release_request(self) -> None:
+            """The request is over but this handler stays for the session's life: its
+            WebSocket carries the session now (the lean driver calls this once), or it was
+            the session's polling handshake (whose environ keeps it). Drop what only the
+            HTTP request needed, about 4 KB per connection. Gone:
+            the request's headers, cookies, arguments and HTTP/1 connection objects (the
+            stream was detached from them), the response's headers and login cookie (sent
+            with the 101), the template namespace. Kept: what is read later: the user and
+            :attr:`token_digest` (whose session this is, for the session's later requests
+            and Socket.IO connects), the request line (logs), the body future (read by
+            :meth:`on_connection_close`), the TCP stream (:meth:`cut`)."""
+            self.eio_environ = None
+            self.__dict__.pop("_new_cookie", None)
+            self._headers = RELEASED_HEADERS
+            self.ui = None  # type: ignore[assignment]  # tornado clears it at close too
+            request = self.request
+            request.__dict__.pop("_cookies", None)  # parsed again if ever read
+            # Emptied in place too: tornado's WebSocketHandler.get keeps them in a local.
+            request.headers.clear()
+            request.headers = RELEASED_HEADERS
+            request.arguments = request.query_arguments = request.body_arguments = {}
+            request.connection = None
+            request.server_connection = None
+
         def get_compression_options(self) -> dict[str, Any] | None:
             # The engineio driver turns on permessage-deflate for every connection (about
             # +45 % CPU per delivery and ~300 KB of zlib state per connection). Off.
             return None
 
         @ws_authenticated
-        async def get(self, *args: Any, **kwargs: Any) -> None:
+        def get(self, *args: Any, **kwargs: Any) -> Awaitable[None]:
             self._take_body()
-            await super().get(*args, **kwargs)
+            if self._is_upgrade():
+                # tornado's handshake, as python-engineio's get does for an upgrade, without
+                # its coroutine in between (it would wait as long as the connection lasts).
+                upgraded: Awaitable[None] = websocket.WebSocketHandler.get(self, *args, **kwargs)
+                return upgraded
+            return self._polled(super().get(*args, **kwargs))
 
         @ws_authenticated
         async def post(self, *args: Any, **kwargs: Any) -> None:
             self._take_body()
-            await super().post(*args, **kwargs)
+            await self._polled(super().post(*args, **kwargs))
 
         @ws_authenticated
         async def options(self, *args: Any, **kwargs: Any) -> None:
             self._take_body()
-            await super().options(*args, **kwargs)
+            await self._polled(super().options(*args, **kwargs))
+
+        async def _polled(self, served: Awaitable[None]) -> None:
+            """Serve an HTTP (polling) request. A handshake's environ and handler stay with
+            the session for its life (python-socketio keeps the environ; it holds the
+            handler): of them, only what is read later is kept."""
+            try:
+                await served
+            finally:
+                environ, self.eio_environ = self.eio_environ, None
+            if environ is not None and self._eio_sid is None and self.request.method == "GET":
+                eiodriver.slim_environ(environ)
+                self.release_request()
+                self._tcp_stream = None  # answered: nothing to cut, and the stream may go
 
     return SocketIOHandler
+
+
+class _ReleasedHeaders(httputil.HTTPHeaders):
+    """The headers of a request (or response) that is over: empty and read-only, so that
+    one instance stands in for all of them (see ``release_request``)."""
+
+    def add(self, name: str, value: str, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the HTTP request is over; its headers were released")
+
+    def __setitem__(self, name: str, value: str) -> None:
+        raise RuntimeError("the HTTP request is over; its headers were released")
+
+    def __delitem__(self, name: str) -> None:
+        raise RuntimeError("the HTTP request is over; its headers were released")
+
+
+#: The headers of every request and response released after a WebSocket upgrade.
+RELEASED_HEADERS = _ReleasedHeaders()
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -286,7 +286,12 @@ class SocketService:
         if session.transport == "websocket":  # WebSocket from the start: its handler learns
             handler = environ.get("tornado.handler")  # its session (the fast path needs it)
             eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-            if eio_sid is not None and hasattr(handler, "bind"):
+            # Only the handler that carries the WebSocket: a session upgraded from polling
+            # (python-socketio's client connects after the upgrade) has its handshake's
+            # finished polling handler here, which would replace the upgrade's in
+            # ``websockets`` (registered by its open()) and never be removed.
+            carries = getattr(handler, "ws_connection", None) is not None
+            if eio_sid is not None and carries and hasattr(handler, "bind"):
                 handler.bind(eio_sid)
         await self.session_opened(session)
         return True
