@@ -545,20 +545,26 @@ function fakePresence(): ICollabPresence {
   } as unknown as ICollabPresence;
 }
 
+/** A Room view of ``session`` in ``host``, drawing on ``frames``. */
+function showRoom(host: HTMLElement, session: IRoomSession, frames: ManualFrames): RoomRenderer {
+  const renderer = new RoomRenderer(
+    host,
+    connectionOf(session),
+    fakePresence(),
+    undefined,
+    null,
+    frames.scheduler
+  );
+  renderer.setSession(session);
+  return renderer;
+}
+
 describe('Room view: once per frame', () => {
   it('renders the locations once for several batches in a frame', () => {
     const frames = new ManualFrames();
     const s = bigRoom(30);
     const host = document.createElement('div');
-    const renderer = new RoomRenderer(
-      host,
-      connectionOf(s),
-      fakePresence(),
-      undefined,
-      null,
-      frames.scheduler
-    );
-    renderer.setSession(s);
+    const renderer = showRoom(host, s, frames);
     const spy = jest.spyOn(MembersPane.prototype, 'renderLocations');
     try {
       for (let i = 0; i < 5; i++) {
@@ -587,15 +593,7 @@ describe('Room view: once per frame', () => {
     const frames = new ManualFrames();
     const s = bigRoom(3);
     const host = document.createElement('div');
-    const renderer = new RoomRenderer(
-      host,
-      connectionOf(s),
-      fakePresence(),
-      undefined,
-      null,
-      frames.scheduler
-    );
-    renderer.setSession(s);
+    const renderer = showRoom(host, s, frames);
     const render = jest.spyOn(MembersPane.prototype, 'render');
     try {
       for (let i = 0; i < 20; i++) {
@@ -1047,15 +1045,7 @@ describe('Room view: locations throttled, only on screen, only rows in view', ()
     const frames = new ManualFrames();
     const s = bigRoom(3);
     const host = document.createElement('div');
-    const renderer = new RoomRenderer(
-      host,
-      connectionOf(s),
-      fakePresence(),
-      undefined,
-      null,
-      frames.scheduler
-    );
-    renderer.setSession(s);
+    const renderer = showRoom(host, s, frames);
     const spy = jest.spyOn(MembersPane.prototype, 'renderLocations');
     try {
       // a batch every 40 ms for a second
@@ -1081,15 +1071,7 @@ describe('Room view: locations throttled, only on screen, only rows in view', ()
     const frames = new ManualFrames();
     const s = bigRoom(40);
     const host = document.createElement('div');
-    const renderer = new RoomRenderer(
-      host,
-      connectionOf(s),
-      fakePresence(),
-      undefined,
-      null,
-      frames.scheduler
-    );
-    renderer.setSession(s);
+    const renderer = showRoom(host, s, frames);
     const list = host.querySelector('[data-testid="members"]') as HTMLElement;
     const rows = Array.from(list.querySelectorAll<HTMLElement>('[data-testid="member"]'));
     const reads = jest.fn(() => 200);
