@@ -189,7 +189,7 @@ class PresenceRoom:
         deliveries = [
             self._delivery(seen, c, recipients) for (seen, c), recipients in groups.items()
         ]
-        for (_seen, _c), recipients in groups.items():
+        for recipients in groups.values():
             for recipient in recipients:
                 self.delivered[recipient] = self.version
         # What compact recipients served now hold: the base of the next tick's diffs.

@@ -154,15 +154,20 @@ class SocketService:
             try:
                 self._admit(session, data, packet_size.get())
                 return await handler(session, data)
-            except ProtocolError as error:
-                self.stats.errors += 1
-                return error.ack()
-            except Exception:
-                self.stats.errors += 1
-                self.log.exception("collab: %s from %s failed", name, session.user.username)
-                return ProtocolError("internal_error", "the server failed; see its log").ack()
+            except Exception as error:
+                return self._refusal(error, name, session)
 
         return guarded
+
+    def _refusal(self, error: Exception, name: str, session: Session) -> Ack:
+        """The acknowledgement of an event whose handler raised ``error`` (call it in the
+        ``except`` block): a :class:`ProtocolError` as it says; anything else logged with
+        its traceback and answered ``internal_error``. Counted either way."""
+        self.stats.errors += 1
+        if isinstance(error, ProtocolError):
+            return error.ack()
+        self.log.exception("collab: %s from %s failed", name, session.user.username)
+        return ProtocolError("internal_error", "the server failed; see its log").ack()
 
     def _admit(self, session: Session, data: Any, size: int | None) -> None:
         """The checks every event passes before its handler: the event rate and the payload
@@ -224,13 +229,8 @@ class SocketService:
         try:
             self._admit(session, data, len(message) - 1)
             ack = handler(session, data)
-        except ProtocolError as error:
-            self.stats.errors += 1
-            ack = error.ack()
-        except Exception:
-            self.stats.errors += 1
-            self.log.exception("collab: %s from %s failed", packet[0], session.user.username)
-            ack = ProtocolError("internal_error", "the server failed; see its log").ack()
+        except Exception as error:
+            ack = self._refusal(error, packet[0], session)
         if start > 2:
             self.fanout.send(ack_frame(int(message[2:start]), ack), [eio_sid])
         return True
