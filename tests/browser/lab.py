@@ -7,6 +7,8 @@ import os
 import re
 import secrets
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,6 +276,20 @@ def kernel_output(page: Page, code: str) -> str:
         }""",
         code,
     )
+
+
+def kernel_output_until(
+    page: Page, code: str, done: Callable[[str], bool], timeout_ms: int = 10_000
+) -> str:
+    """Run code in the kernel (as kernel_output) until done(its stdout) holds, and return that
+    stdout; the last one if it never holds. The front end writes a Room's state to the kernel
+    at most every 150 ms, so what the kernel sees trails what the tab shows."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        out = kernel_output(page, code)
+        if done(out) or time.monotonic() > deadline:
+            return out
+        page.wait_for_timeout(200)
 
 
 def dismiss_dialogs(page: Page, quiet_ms: int = 1_500, limit_ms: int = 20_000) -> None:

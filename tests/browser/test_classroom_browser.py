@@ -23,6 +23,7 @@ from .lab import (
     REPO,
     Lab,
     kernel_output,
+    kernel_output_until,
     markdown_cell,
     me,
     notebook_file,
@@ -301,16 +302,15 @@ def test_a_student_makes_an_own_copy_that_stays_in_the_room_and_speaks_python(
     expect(copy_view.get_by_test_id("member-count")).to_have_text("3 members")
 
     # The copy has a kernel of its own: the Python API speaks through ana's tab.
-    assert kernel_output(ana, "print(room.role)").strip() == "student"
+    role = kernel_output_until(ana, "print(room.role)", lambda out: out.strip() != "")
+    assert role.strip() == "student"
     kernel_output(ana, "room.raise_hand()")
     queue = klass.view(teacher).get_by_test_id("collab-hand-queue")
     expect(
         queue.get_by_test_id("collab-hand-item").filter(has_text=klass.names["ana"])
     ).to_be_visible()
     # The front end writes the room's state back to the kernel between executions.
-    for _ in range(20):
-        hands = kernel_output(ana, "print([h['user'] for h in room.hands])")
-        if klass.users["ana"] in hands:
-            break
-        ana.wait_for_timeout(250)
+    hands = kernel_output_until(
+        ana, "print([h['user'] for h in room.hands])", lambda out: klass.users["ana"] in out
+    )
     assert klass.users["ana"] in hands

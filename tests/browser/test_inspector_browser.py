@@ -24,6 +24,7 @@ from .lab import (
     Lab,
     code_cell,
     kernel_output,
+    kernel_output_until,
     log_lines,
     markdown_cell,
     messages_with_text,
@@ -176,11 +177,12 @@ def test_force_long_polling_then_watch_the_upgrade(page: Page, view: Locator) ->
     expect(packets(view, dir="in", engine="open", transport="polling")).to_have_count(1)
     expect(switch).to_have_text("Allow WebSocket upgrade")
     # The switch set this widget's `transport` trait: Python sees it.
-    page.wait_for_timeout(500)
-    assert kernel_output(page, "print(room.transport, room.current_transport)").split() == [
-        "polling",
-        "polling",
-    ]
+    both = kernel_output_until(
+        page,
+        "print(room.transport, room.current_transport)",
+        lambda out: out.split() == ["polling", "polling"],
+    )
+    assert both.split() == ["polling", "polling"]
     send_chat(view, "over long-polling")
     expect(packets(view, dir="out", event="send", transport="polling")).to_have_count(1)
 
@@ -202,11 +204,12 @@ def test_force_long_polling_then_watch_the_upgrade(page: Page, view: Locator) ->
         packets(view, dir="in", socket="ACK", event="send", transport="websocket")
     ).to_have_count(1)
     _screenshot(view)
-    page.wait_for_timeout(500)
-    assert kernel_output(page, "print(room.transport, room.current_transport)").split() == [
-        "websocket",
-        "websocket",
-    ]
+    both = kernel_output_until(
+        page,
+        "print(room.transport, room.current_transport)",
+        lambda out: out.split() == ["websocket", "websocket"],
+    )
+    assert both.split() == ["websocket", "websocket"]
 
 
 def test_a_reconnect_is_followed_by_the_inspector(page: Page, view: Locator) -> None:

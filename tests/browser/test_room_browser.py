@@ -25,7 +25,7 @@ from .lab import (
     Lab,
     cell_output,
     dismiss_dialogs,
-    kernel_output,
+    kernel_output_until,
     load_all_history,
     log_lines,
     me,
@@ -553,8 +553,11 @@ def test_python_state_and_room_named_after_the_notebook(classroom: Classroom) ->
     expect(last.get_by_test_id("message-text")).to_have_text("hello from Python", timeout=5_000)
     expect(last).to_have_class(re.compile("jp-mod-own"))
     wait_kernel_idle(a)
-    a.wait_for_timeout(500)  # the traitlets are synced at most every 150 ms
-    out = kernel_output(a, "print(repr(room)); print(room.messages[-1]['text'])")
+    out = kernel_output_until(
+        a,
+        "print(repr(room)); print(room.messages[-1]['text'])",
+        lambda out: out.splitlines()[1:2] == ["hello from Python"] and " as " in out,
+    )
     expected = (
         r"Room\('class-101', connected via websocket as (teacher|student), \d+ members?, "
         r"\d+ messages?\)"
@@ -567,6 +570,5 @@ def test_python_state_and_room_named_after_the_notebook(classroom: Classroom) ->
     view = room_view(a, CELL_NOTEBOOK_ROOM)
     wait_connected(view)
     expect(view.get_by_test_id("room-name")).to_have_text(NOTEBOOK)
-    a.wait_for_timeout(500)
-    out = kernel_output(a, "print(notebook_room.room)")
+    out = kernel_output_until(a, "print(notebook_room.room)", lambda out: out.strip() == NOTEBOOK)
     assert out.strip() == NOTEBOOK
