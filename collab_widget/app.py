@@ -52,8 +52,9 @@ class CollabApp(ExtensionApp):
     history_fsync = Bool(
         False,
         config=True,
-        help="fsync every message (survives power loss, slower). Without it a message survives "
-        "a crash or restart of the server.",
+        help="fsync every message (survives power loss, slower: each write then runs on the "
+        "store's writer thread). Without it a message survives a crash or restart of the "
+        "server, and a write that needs no wait is done on the event loop.",
     )
     history_busy_timeout = Float(
         0.5,

@@ -155,6 +155,7 @@ async def test_a_held_write_lock_fails_appends_fast_and_reads_go_on(tmp_path):
         blocked = asyncio.ensure_future(store.append(message("r", "during")))
         await asyncio.sleep(0.05)
         assert not blocked.done()  # waiting for the lock, on the writer thread
+        assert store.appends_queued == 1  # tried at once, found the lock held
         # Reads do not queue behind it.
         read_started = time.monotonic()
         assert [m["seq"] for m in (await store.before("r", None, 10))[0]] == [1, 2, 3]
@@ -179,6 +180,59 @@ async def test_a_held_write_lock_fails_appends_fast_and_reads_go_on(tmp_path):
     assert (stored["seq"], duplicate) == (4, False)
     assert (await store.append(message("r", "during")))[1] is True
     await store.close()
+
+
+def run_now(coroutine: Any) -> Any:
+    """Run a coroutine that must finish without waiting for anything (no thread, no I/O
+    future); fail if it suspends."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise AssertionError("it waited for something")
+
+
+async def test_an_append_that_needs_no_wait_is_done_on_the_event_loop_in_order(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    store = await opened(path)
+    stored, duplicate = run_now(store.append(message("r", "now")))
+    assert (stored["seq"], duplicate) == (1, False)
+    assert (store.appends_now, store.appends_queued) == (1, 0)
+    # While the writer thread has work, appends queue behind it: the order is kept.
+    started = asyncio.Event()
+    release = asyncio.get_running_loop().create_future()
+
+    def change(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
+        asyncio.run_coroutine_threadsafe(_set(started), loop).result()
+        asyncio.run_coroutine_threadsafe(_wait(release), loop).result()
+        return {"hands": []}, None
+
+    loop = asyncio.get_running_loop()
+    update = asyncio.ensure_future(store.update_classroom("r", change))
+    await started.wait()
+    behind = asyncio.ensure_future(store.append(message("r", "behind")))
+    await asyncio.sleep(0.05)
+    assert not behind.done()
+    release.set_result(None)
+    await update
+    assert (await behind)[0]["seq"] == 2
+    assert (store.appends_now, store.appends_queued) == (1, 1)
+    # Idle again: at once. With fsync, always on the thread.
+    assert run_now(store.append(message("r", "again")))[0]["seq"] == 3
+    await store.close()
+    durable = await opened(tmp_path / "fsync.sqlite3", fsync=True)
+    assert (await durable.append(message("r", "x")))[0]["seq"] == 1
+    assert (durable.appends_now, durable.appends_queued) == (0, 1)
+    await durable.close()
+
+
+async def _set(event: asyncio.Event) -> None:
+    event.set()
+
+
+async def _wait(future: asyncio.Future[None]) -> None:
+    await future
 
 
 async def test_checkpoints_run_off_the_write_path(tmp_path, monkeypatch):
