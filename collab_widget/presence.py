@@ -87,9 +87,13 @@ class PresenceRoom:
     :param max_tombstones: how many removals are kept for recipients that are behind;
         past that the oldest are dropped, and a recipient that missed them gets a full
         snapshot (``reset``) instead of a change list.
+    :param on_change: called whenever a state is set or removed (something will be due).
     """
 
-    def __init__(self, max_tombstones: int = 1000) -> None:
+    def __init__(
+        self, max_tombstones: int = 1000, on_change: Callable[[], None] = lambda: None
+    ) -> None:
+        self.on_change = on_change
         self.version = 0
         self.entries: dict[str, Entry] = {}
         self.delivered: dict[str, int] = {}
@@ -99,6 +103,7 @@ class PresenceRoom:
         self.floor = 0  # removals at or below this version may have been forgotten
         self.ticked = 0  # the version served at the previous tick
         self.due = 0.0  # when the next batches may go (see :class:`PresenceHub`)
+        self.skipped = 0  # recipients the last collect could not serve (``can_send``)
         self.max_tombstones = max_tombstones
 
     def number(self, session: str) -> int:
@@ -132,6 +137,7 @@ class PresenceRoom:
             entry.touched = now
             return
         self.version += 1
+        self.on_change()
         number = self.number(session)
         wire = {"session": session, "user": user, "state": state, "ts": ts, "n": number}
         if entry is None:
@@ -144,6 +150,7 @@ class PresenceRoom:
         entry = self.entries.get(session)
         if entry is not None and entry.wire is not None:
             self.version += 1
+            self.on_change()
             entry.version, entry.wire, entry.encoded = self.version, None, None
 
     def drop_recipient(self, session: str) -> None:
@@ -175,9 +182,12 @@ class PresenceRoom:
         compact, ticked = self.compact, self.ticked
         behind: list[str] = []
         oldest = self.version
+        skipped = 0
         for recipient, seen in self.delivered.items():
-            if seen < self.version and can_send(recipient):
-                if recipient not in compact:
+            if seen < self.version:
+                if not can_send(recipient):
+                    skipped += 1
+                elif recipient not in compact:
                     groups.setdefault((seen, False), []).append(recipient)
                 elif seen == ticked:
                     groups.setdefault((seen, True), []).append(recipient)
@@ -186,6 +196,7 @@ class PresenceRoom:
                     oldest = min(oldest, seen)
         if behind:
             groups[(oldest, True)] = behind
+        self.skipped = skipped
         deliveries = [
             self._delivery(seen, c, recipients) for (seen, c), recipients in groups.items()
         ]
@@ -239,6 +250,12 @@ class PresenceRoom:
     def empty(self) -> bool:
         return not self.entries and not self.delivered
 
+    @property
+    def settled(self) -> bool:
+        """Nothing to send until a state changes: every recipient was served the current
+        version (or the room has no states)."""
+        return not self.entries or (self.ticked == self.version and not self.skipped)
+
 
 def _version(entry: Entry) -> int:
     return entry.version
@@ -259,11 +276,18 @@ class PresenceHub:
         tick that served ``k`` recipients, a room is next due ``k / room_batches`` seconds
         later, so a big room is served less often than every tick.
     :param tick: seconds between ticks (a room due within a tenth of it counts as due).
+    :param on_change: called whenever a state in any room is set or removed: a ticker
+        asleep because everything was :attr:`settled` has something to send again.
     """
 
     def __init__(
-        self, max_tombstones: int = 1000, room_batches: float | None = None, tick: float = 0.0
+        self,
+        max_tombstones: int = 1000,
+        room_batches: float | None = None,
+        tick: float = 0.0,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
+        self.on_change = on_change
         self.rooms: dict[str, PresenceRoom] = {}
         self.max_tombstones = max_tombstones
         self.room_batches = room_batches
@@ -272,7 +296,7 @@ class PresenceHub:
     def room(self, name: str) -> PresenceRoom:
         room = self.rooms.get(name)
         if room is None:
-            room = self.rooms[name] = PresenceRoom(self.max_tombstones)
+            room = self.rooms[name] = PresenceRoom(self.max_tombstones, self.on_change)
         return room
 
     def leave(self, name: str, session: str) -> None:
@@ -296,3 +320,9 @@ class PresenceHub:
             if room.empty:
                 del self.rooms[name]
         return out
+
+    @property
+    def settled(self) -> bool:
+        """No room has anything to send until a state changes (then :attr:`on_change` is
+        called): a ticker may sleep, waking for a change or for expiry."""
+        return all(room.settled for room in self.rooms.values())

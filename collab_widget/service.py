@@ -11,6 +11,7 @@ one client's bad input never reaches another client or the server) are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -64,8 +65,12 @@ class CollabService(SocketService):
     ) -> None:
         super().__init__(settings, identify, log, on_activity, transports)
         self.backend = backend
+        # Set by any presence change: wakes the ticker when it sleeps (nothing to send).
+        self._presence_changed = asyncio.Event()
         self.presence = PresenceHub(
-            room_batches=settings.presence_room_batches, tick=1.0 / settings.presence_hz
+            room_batches=settings.presence_room_batches,
+            tick=1.0 / settings.presence_hz,
+            on_change=self._presence_changed.set,
         )
         # Groups count only where this service knows them (a JupyterHub's class service).
         groups = settings.teacher_groups if self.knows_groups else []
@@ -496,7 +501,12 @@ class CollabService(SocketService):
             entries.update(public_id, username, state, time.monotonic(), now_ms())
 
     async def _presence_loop(self) -> None:
+        """Tick at most ``presence_hz`` times a second while presence has something to
+        send; when every room is settled, sleep until a state changes (or the once-a-second
+        check of slow connections and expired states is due): an idle server, or one busy
+        with chat only, is not woken 30 times a second for nothing."""
         interval = 1.0 / self.settings.presence_hz
+        changed = self._presence_changed
         next_check = 0.0
         while True:
             started = time.monotonic()
@@ -508,10 +518,16 @@ class CollabService(SocketService):
                         await self._check_output(session)
             except Exception:
                 self.log.exception("collab: presence tick failed")
+            if self.presence.settled:
+                changed.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(changed.wait(), next_check - time.monotonic())
+            # Never sooner than one interval after the last tick: batches stay batches.
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def presence_tick(self, now: float) -> None:
         """Send every due presence batch (one per recipient and room)."""
+        self.stats.presence_ticks += 1
         for room, delivery in self.presence.tick(now, self.settings.presence_ttl, self._can_send):
             self._deliver_presence(room, delivery)
 
@@ -556,4 +572,5 @@ class CollabService(SocketService):
             "messages_in": self.stats.messages_in,
             "messages_out": self.stats.messages_out + self.backend.delivered,
             "presence_batches": self.stats.presence_batches,
+            "presence_ticks": self.stats.presence_ticks,
         }

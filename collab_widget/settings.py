@@ -50,5 +50,6 @@ class Stats:
     messages_in: int = 0
     messages_out: int = 0
     presence_batches: int = 0
+    presence_ticks: int = 0
     events_in: int = 0
     errors: int = 0

@@ -175,3 +175,28 @@ def test_own_removal_is_left_out_and_an_empty_event_is_not_sent():
     assert [r for r, _ in presence_bodies("r", delivery)] == ["b"]  # a: nothing left for it
     ((_, body),) = presence_bodies("r", delivery)
     assert json.loads(body) == ["presence", {"room": "r", "updates": [], "removed": ["a"]}]
+
+
+def test_a_hub_is_settled_until_a_change_and_again_once_everyone_is_served():
+    changes: list[int] = []
+    hub = PresenceHub(on_change=lambda: changes.append(1))
+    room = hub.room("r")
+    room.add_recipient("a")
+    room.add_recipient("b")
+    assert hub.settled  # no states: nothing to send
+    room.update("a", "alice", state(1), now=0.0, ts=1)
+    assert changes == [1] and not hub.settled
+    room.update("a", "alice", state(1), now=1.0, ts=2)  # the same state: a refresh only
+    assert changes == [1]
+    hub.tick(now=1.0, ttl=60.0)
+    assert hub.settled
+    # A recipient that cannot be sent to stays owed: not settled until it is served.
+    room.update("b", "bob", state(2), now=2.0, ts=3)
+    hub.tick(now=2.0, ttl=60.0, can_send=lambda s: s != "a")
+    assert not hub.settled
+    hub.tick(now=2.1, ttl=60.0)
+    assert hub.settled
+    room.remove("b")
+    assert len(changes) == 3 and not hub.settled
+    hub.tick(now=3.0, ttl=60.0)
+    assert hub.settled

@@ -90,3 +90,36 @@ async def test_own_state_is_never_sent_back_and_nothing_flows_when_idle(connect)
     await asyncio.sleep(0.5)
     assert own.items == []
     assert len(other.items) == 1
+
+
+async def test_the_ticker_sleeps_while_nothing_changes_and_wakes_for_a_change(connect, server):
+    import json
+    import urllib.request
+
+    def ticks() -> int:
+        request = urllib.request.Request(
+            server.url + "collab/api/stats", headers={"Authorization": "token token-alice"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())["presence_ticks"]
+
+    a = await connect("alice")
+    b = await connect("bob")
+    await a.join("sleepy")
+    await b.join("sleepy")
+    seen = inbox(b, "presence")
+    await a.presence("sleepy", {"line": 1})
+    await seen.wait(1)
+    # Settled: about one round a second (slow connections, expiry), not presence_hz.
+    before = ticks()
+    await asyncio.sleep(2.0)
+    assert ticks() - before <= 4
+    # A change wakes it at once, not at the next once-a-second round. Three tries, each
+    # well under a second, so a ticker that only woke for its round could not pass them.
+    for line in (2, 3, 4):
+        await asyncio.sleep(0.3)
+        sent = time.monotonic()
+        await a.presence("sleepy", {"line": line})
+        await seen.wait(line)
+        assert time.monotonic() - sent < 0.25, line
+    assert seen.items[-1]["updates"][0]["state"] == {"line": 4}
