@@ -23,6 +23,9 @@ request) kept for the session's life. That is most of what an idle connection co
   has :class:`~.shutdown.ConnectionTracker` track) lasts as long as the WebSocket, and the
   end of the session runs in a task of the server's (``start_background_task``).
 - pings are timers (``loop.call_later``) instead of a task asleep per connection.
+- each running :class:`Carrier` is listed by session id in the server's :data:`Carriers`
+  (given to :func:`install`): the fan-out writes a frame built once for a whole room through
+  :meth:`Carrier.write_frame`, which touches one small object per recipient.
 - :func:`translate_request` builds the same ``environ`` without a class per request, and
   :func:`slim_environ` keeps only what is read after the handshake; the handler is asked to
   drop what it kept of the HTTP request (``release_request``).
@@ -45,6 +48,7 @@ from urllib.parse import urlsplit
 
 from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
+from tornado.iostream import StreamClosedError
 
 #: What :func:`slim_environ` keeps: the handler (identity, the session's owner, its stream).
 KEPT_ENVIRON = ("tornado.handler", "REQUEST_METHOD", "PATH_INFO", "REMOTE_ADDR")
@@ -52,6 +56,9 @@ KEPT_ENVIRON = ("tornado.handler", "REQUEST_METHOD", "PATH_INFO", "REMOTE_ADDR")
 #: The context the timers run in: an empty one, not a copy of the current task's (which
 #: would keep that request's handler, through Jupyter's CallContext, as long as the timer).
 TIMER_CONTEXT = contextvars.Context()
+
+#: Session id -> the :class:`Carrier` of each session a WebSocket carries now.
+Carriers = dict[str, "Carrier"]
 
 _EMPTY: tuple[Any, ...] = ()
 #: ``LeanQueue._getters`` while a WebSocket writes through: a consumer is always waiting.
@@ -350,7 +357,13 @@ class Reader(Protocol):
 
 class WebSocket:
     """The driver's ``websocket`` class: what ``AsyncSocket._upgrade_websocket`` builds with
-    its ``_websocket_handler`` and awaits with the upgrade request's environ."""
+    its ``_websocket_handler`` and awaits with the upgrade request's environ.
+
+    :func:`install` uses a subclass whose :attr:`carriers` is the server's registry.
+    """
+
+    #: Where the sessions this class starts list their carrier (None: nowhere).
+    carriers: Carriers | None = None
 
     def __init__(self, handler: Callable[[Any], Awaitable[Any]], server: Any) -> None:
         self.handler = handler
@@ -367,7 +380,7 @@ class WebSocket:
             and isinstance(inbox, Inbox)
             and isinstance(socket.queue, LeanQueue)
         ):
-            await serve(socket, self.tornado_handler, inbox, environ)
+            await serve(socket, self.tornado_handler, inbox, environ, self.carriers)
             return None
         self.environ = environ  # not ours: python-engineio's own handler
         return await self.handler(self)
@@ -424,7 +437,13 @@ def _decode(message: Any, socket: AsyncSocket) -> packet.Packet | None:
         return None
 
 
-async def serve(socket: AsyncSocket, handler: Any, inbox: Inbox, environ: dict[str, Any]) -> None:
+async def serve(
+    socket: AsyncSocket,
+    handler: Any,
+    inbox: Inbox,
+    environ: dict[str, Any],
+    carriers: Carriers | None = None,
+) -> None:
     """Start an Engine.IO session over the tornado WebSocket of ``handler``: what
     ``AsyncSocket._websocket_handler`` does, but it returns once the session runs (the
     session then lives in a :class:`Carrier`, with no coroutine waiting for it).
@@ -436,6 +455,7 @@ async def serve(socket: AsyncSocket, handler: Any, inbox: Inbox, environ: dict[s
     :param inbox: the handler's ``receive_queue``.
     :param environ: the upgrade request's environ; trimmed to :data:`KEPT_ENVIRON` once the
         WebSocket carries the session.
+    :param carriers: where the running session's carrier is listed (by session id).
     """
     if socket.connected:
         if not await _upgrade(socket, handler, inbox):
@@ -448,28 +468,59 @@ async def serve(socket: AsyncSocket, handler: Any, inbox: Inbox, environ: dict[s
     release = getattr(handler, "release_request", None)
     if release is not None:
         release()  # what tornado and Jupyter kept of the HTTP request
-    Carrier(socket, handler, inbox).start()
+    Carrier(socket, handler, inbox, carriers).start()
 
 
 class Carrier:
     """An Engine.IO session carried by a tornado WebSocket: the writer (a sink of the
     session's :class:`LeanQueue`), the reader (of the handler's :class:`Inbox`), the
-    inactivity timeout, and the end of the session. It is held by the queue and the inbox.
+    inactivity timeout, and the end of the session. It is held by the queue and the inbox,
+    and listed in ``carriers`` while it writes.
     """
 
-    __slots__ = ("handler", "inbox", "output_ended", "socket", "timer")
+    __slots__ = (
+        "buffer",
+        "carriers",
+        "handler",
+        "inbox",
+        "output_ended",
+        "send_now",
+        "socket",
+        "stream",
+        "timer",
+        "writable",
+    )
 
-    def __init__(self, socket: AsyncSocket, handler: Any, inbox: Inbox) -> None:
+    def __init__(
+        self, socket: AsyncSocket, handler: Any, inbox: Inbox, carriers: Carriers | None = None
+    ) -> None:
         self.socket = socket
         self.handler = handler
         self.inbox = inbox
+        self.carriers = carriers
         self.output_ended = False
+        #: Whether a frame may still be written: not after the session's CLOSE packet, nor
+        #: once the output ended.
+        self.writable = False
         self.timer: asyncio.TimerHandle | None = None
+        # The WebSocket's tornado IOStream, its write buffer and its socket's send(): what
+        # write_frame() touches, found once.
+        self.stream: Any = None
+        self.buffer: Any = None
+        self.send_now: Callable[[bytes], int] | None = None
 
     def start(self) -> None:
+        stream = getattr(getattr(self.handler, "ws_connection", None), "stream", None)
+        raw = getattr(stream, "socket", None)
+        buffer = getattr(stream, "_write_buffer", None)
+        if raw is not None and buffer is not None:
+            self.stream, self.buffer, self.send_now = stream, buffer, raw.send
+            self.writable = True  # a CLOSE or an error while the queue drains clears it
         self.socket.queue.write_through(self)  # type: ignore[attr-defined]
         self.inbox.attach(self)
         self._arm()
+        if self.writable and self.carriers is not None:
+            self.carriers[self.socket.sid] = self
 
     # -- writer (python-engineio's writer task) ------------------------------------------------
     def write(self, pkt: packet.Packet | None) -> None:
@@ -479,14 +530,49 @@ class Carrier:
         if pkt is None:
             self._end_output()
             return
+        if pkt.packet_type == packet.CLOSE:
+            self._unlist()  # the session's last packet: nothing may follow it
         try:
             encoded = pkt.encode()
             self.handler.write_message(encoded, binary=isinstance(encoded, bytes))
         except Exception:  # closed: nothing more is written, the WebSocket is closed
             self._end_output()
 
+    def write_frame(self, data: bytes) -> bool:
+        """Write ``data``, a whole WebSocket frame built once for many connections (see
+        :mod:`.fanout`); False if this session takes no more output.
+
+        Behind what tornado still holds for this connection, else straight with ``send(2)``;
+        what the kernel does not take goes to tornado's buffer, behind which everything else
+        then waits. Frames are uncompressed, so one frame fits every connection.
+        """
+        if not self.writable:
+            return False
+        try:
+            if self.buffer._size:  # tornado still holds output: queue behind it
+                self.stream.write(data)
+                return True
+            sent = self.send_now(data)  # type: ignore[misc]
+        except BlockingIOError:
+            sent = 0
+        except (OSError, StreamClosedError):
+            return False  # gone; the reader notices and ends the session
+        if sent < len(data):
+            try:
+                self.stream.write(data[sent:])
+            except StreamClosedError:
+                return False
+        return True
+
+    def _unlist(self) -> None:
+        self.writable = False
+        carriers = self.carriers
+        if carriers is not None and carriers.get(self.socket.sid) is self:
+            del carriers[self.socket.sid]
+
     def _end_output(self) -> None:
         self.output_ended = True
+        self._unlist()
         self.handler.close()
         self.inbox.end()
 
@@ -529,6 +615,7 @@ class Carrier:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        self._unlist()
         if not self.output_ended:
             self.output_ended = True
             self.handler.close()
@@ -627,12 +714,26 @@ def _ping(socket: AsyncSocket) -> None:
     socket.queue.put_nowait(packet.Packet(packet.PING))
 
 
-def install(eio: Any) -> None:
+def install(eio: Any, carriers: Carriers | None = None) -> None:
     """Use this module's driver pieces for the Engine.IO server ``eio`` (tornado mode); a
-    second call does nothing."""
-    if eio._async.get("websocket") is WebSocket:
+    second call does nothing.
+
+    :param carriers: where the server's running sessions list their :class:`Carrier`, by
+        session id (for a fan-out's :meth:`Carrier.write_frame`).
+    """
+    current = eio._async.get("websocket")
+    if isinstance(current, type) and issubclass(current, WebSocket):
         return
-    eio._async = {**eio._async, "websocket": WebSocket, "translate_request": translate_request}
+
+    class ServerWebSocket(WebSocket):
+        pass
+
+    ServerWebSocket.carriers = carriers
+    eio._async = {
+        **eio._async,
+        "websocket": ServerWebSocket,
+        "translate_request": translate_request,
+    }
     eio.create_queue = lambda *args, **kwargs: LeanQueue()
     start_background_task = eio.start_background_task
 

@@ -47,7 +47,7 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
     """
     engineio_handler: Any = socketio.get_tornado_handler(service.sio)
     # A small fixed cost per connection: no task that merely waits, no queues kept empty.
-    eiodriver.install(service.sio.eio)
+    eiodriver.install(service.sio.eio, service.fanout.carriers)
     max_body = service.settings.max_transport_bytes
     allow_payload_packets(max_body)
 

@@ -137,3 +137,119 @@ def test_a_slim_environ_keeps_the_handler():
     environ = {"tornado.handler": handler, "HTTP_COOKIE": "x", "QUERY_STRING": "EIO=4"}
     slim_environ(environ)
     assert environ == {"tornado.handler": handler}
+
+
+class _Server:
+    ping_interval = 25.0
+    ping_timeout = 20.0
+
+    def __init__(self) -> None:
+        self.tasks: list[Any] = []
+
+    def start_background_task(self, target: Any, *args: Any) -> None:
+        self.tasks.append(target)
+
+
+class _Session:
+    """What a Carrier reads of python-engineio's AsyncSocket."""
+
+    def __init__(self) -> None:
+        self.sid = "e1"
+        self.queue = LeanQueue()
+        self.server = _Server()
+
+
+class _WsHandler:
+    """A tornado WebSocket handler as the carrier uses it: ``write_message`` frames a packet
+    onto the connection's IOStream (as tornado does, uncompressed)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.ws_connection = self
+        self.stream = stream
+        self.closed = False
+
+    def write_message(self, message: str | bytes, binary: bool = False) -> None:
+        from collab_widget.fanout import websocket_text_frame
+
+        data = message.encode() if isinstance(message, str) else message
+        self.stream.write(websocket_text_frame(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def _read_exactly(peer: Any, size: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    got = b""
+    while len(got) < size:
+        got += await loop.sock_recv(peer, size - len(got))
+    return got
+
+
+async def test_a_carrier_writes_room_frames_in_order_with_its_own_packets_then_stops():
+    import socket
+
+    from engineio import packet
+    from tornado.iostream import IOStream
+
+    from collab_widget.eiodriver import Carrier
+    from collab_widget.fanout import event_frame, websocket_text_frame
+
+    ours, peer = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    peer.setblocking(False)
+    stream = IOStream(ours)
+    session, carriers = _Session(), {}
+    carrier = Carrier(session, _WsHandler(stream), Inbox(), carriers)  # type: ignore[arg-type]
+    session.queue.put_nowait(packet.Packet(packet.MESSAGE, data='2["queued"]'))
+    carrier.start()
+    assert carriers == {"e1": carrier}
+
+    # A packet of the session, then room frames: big enough that the kernel does not take
+    # them all and tornado holds the rest; a frame must then wait behind, never cut in.
+    frames = [event_frame("message", {"text": str(i) * 3000}) for i in range(8)]
+    session.queue.put_nowait(packet.Packet(packet.MESSAGE, data='2["own"]'))
+    assert all(carrier.write_frame(f.ws) for f in frames[:-1])
+    assert len(stream._write_buffer) > 0  # tornado holds part of it
+    # The client reads some: the kernel has room again before tornado writes what it holds.
+    head = peer.recv(4096)
+    assert carrier.write_frame(frames[-1].ws)
+    session.queue.put_nowait(packet.Packet(packet.MESSAGE, data='2["last"]'))
+    expected = b"".join(
+        [
+            websocket_text_frame(b'42["queued"]'),
+            websocket_text_frame(b'42["own"]'),
+            *(f.ws for f in frames),
+            websocket_text_frame(b'42["last"]'),
+        ]
+    )
+    rest = await asyncio.wait_for(_read_exactly(peer, len(expected) - len(head)), 5)
+    assert head + rest == expected
+
+    # The session's CLOSE is its last packet: nothing of the room may follow it.
+    session.queue.put_nowait(packet.Packet(packet.CLOSE))
+    assert carriers == {} and carrier.write_frame(frames[0].ws) is False
+    session.queue.put_nowait(None)  # python-engineio's end of the output
+    assert carrier.handler.closed
+    stream.close()
+    peer.close()
+
+
+async def test_a_carrier_leaves_the_list_when_its_session_ends():
+    import socket
+
+    from tornado.iostream import IOStream
+
+    from collab_widget.eiodriver import Carrier
+
+    ours, peer = socket.socketpair()
+    stream = IOStream(ours)
+    session, carriers = _Session(), {}
+    carrier = Carrier(session, _WsHandler(stream), Inbox(), carriers)  # type: ignore[arg-type]
+    carrier.start()
+    assert carriers == {"e1": carrier}
+    carrier.inbox.end()  # the client closed, or timed out
+    assert carriers == {} and carrier.write_frame(b"\x81\x00") is False
+    stream.close()
+    assert Carrier(session, _WsHandler(stream), Inbox(), {}).write_frame(b"x") is False
+    peer.close()

@@ -148,3 +148,29 @@ def test_a_closing_connection_never_costs_the_others_their_frame():
     assert out.send(frame, ["e1", "e2"]) == 2
     assert live.socket.sent == [frame.ws]  # straight to the socket
     assert sockets["e1"].queue.put == [frame.packet]  # the closed one: its queue, as before
+
+
+class _Carrier:
+    def __init__(self, fails: bool = False) -> None:
+        self.frames: list[bytes] = []
+        self.fails = fails
+
+    def write_frame(self, data: bytes) -> bool:
+        if self.fails:
+            raise RuntimeError("a broken connection")
+        self.frames.append(data)
+        return True
+
+
+def test_sessions_with_a_carrier_get_the_frame_through_it_and_others_through_their_queue():
+    from collab_widget.fanout import event_frame
+
+    sockets = {"e2": _EioSocket(upgraded=False)}  # polling: no carrier
+    sio = _Sio(_Socket(True), {})
+    sio.eio.sockets = sockets  # type: ignore[assignment]
+    broken, live = _Carrier(fails=True), _Carrier()
+    out = Fanout(sio, {}, {"e1": broken, "e3": live})  # type: ignore[arg-type,dict-item]
+    frame = event_frame("message", {"seq": 1})
+    assert out.send(frame, ["e1", "e2", "e3", "gone"]) == 2
+    assert live.frames == [frame.ws]
+    assert sockets["e2"].queue.put == [frame.packet]
