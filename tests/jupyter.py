@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 SUPPORT = Path(__file__).parent / "support"
 SHARED_TOKEN = "shared-class-token"
@@ -109,6 +110,14 @@ class JupyterProcess:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
+
+    def get_json(self, path: str, token: str | None = None) -> Any:
+        """GET ``path`` (under the base URL) with ``token`` (default: the server's own) and
+        decode the JSON answer; an HTTP error raises ``urllib.error.HTTPError``."""
+        headers = {"Authorization": f"token {token or self.token}"}
+        request = urllib.request.Request(self.url + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (jupyter_server shuts down cleanly, extensions included), then SIGKILL."""

@@ -93,15 +93,8 @@ async def test_own_state_is_never_sent_back_and_nothing_flows_when_idle(connect)
 
 
 async def test_the_ticker_sleeps_while_nothing_changes_and_wakes_for_a_change(connect, server):
-    import json
-    import urllib.request
-
     def ticks() -> int:
-        request = urllib.request.Request(
-            server.url + "collab/api/stats", headers={"Authorization": "token token-alice"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())["presence_ticks"]
+        return server.get_json("collab/api/stats", "token-alice")["presence_ticks"]
 
     a = await connect("alice")
     b = await connect("bob")

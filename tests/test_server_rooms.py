@@ -91,15 +91,8 @@ async def test_rooms_event_and_http_apis(connect, server):
 
 
 async def test_chat_counts_as_activity_for_idle_culling(connect, server):
-    import json
-    import urllib.request
-
     def last_activity() -> str:
-        req = urllib.request.Request(
-            server.url + "api/status", headers={"Authorization": "token token-bob"}
-        )
-        with urllib.request.urlopen(req, timeout=5) as response:
-            return json.loads(response.read())["last_activity"]
+        return server.get_json("api/status", "token-bob")["last_activity"]
 
     alice = await connect("alice")
     await alice.join("busy")
