@@ -471,6 +471,30 @@ async def serve(
     Carrier(socket, handler, inbox, carriers).start()
 
 
+def send_frame(stream: Any, buffer: Any, send: Callable[[bytes], int], data: bytes) -> bool:
+    """Write ``data``, a whole WebSocket frame, to an open tornado IOStream: behind what
+    tornado still holds (``buffer``, the stream's write buffer), else straight with
+    ``send(2)`` (``send``, its socket's); what the kernel does not take goes to tornado's
+    buffer, behind which everything else then waits. Frames are uncompressed, so one frame
+    fits every connection. False if the connection is gone (its reader notices and ends
+    the session)."""
+    try:
+        if buffer._size:  # tornado still holds output: queue behind it
+            stream.write(data)
+            return True
+        sent = send(data)
+    except BlockingIOError:
+        sent = 0
+    except (OSError, StreamClosedError):
+        return False
+    if sent < len(data):
+        try:
+            stream.write(data[sent:])
+        except StreamClosedError:
+            return False
+    return True
+
+
 class Carrier:
     """An Engine.IO session carried by a tornado WebSocket: the writer (a sink of the
     session's :class:`LeanQueue`), the reader (of the handler's :class:`Inbox`), the
@@ -540,29 +564,11 @@ class Carrier:
 
     def write_frame(self, data: bytes) -> bool:
         """Write ``data``, a whole WebSocket frame built once for many connections (see
-        :mod:`.fanout`); False if this session takes no more output.
-
-        Behind what tornado still holds for this connection, else straight with ``send(2)``;
-        what the kernel does not take goes to tornado's buffer, behind which everything else
-        then waits. Frames are uncompressed, so one frame fits every connection.
-        """
+        :mod:`.fanout`), with :func:`send_frame`; False if this session takes no more
+        output."""
         if not self.writable:
             return False
-        try:
-            if self.buffer._size:  # tornado still holds output: queue behind it
-                self.stream.write(data)
-                return True
-            sent = self.send_now(data)  # type: ignore[misc]
-        except BlockingIOError:
-            sent = 0
-        except (OSError, StreamClosedError):
-            return False  # gone; the reader notices and ends the session
-        if sent < len(data):
-            try:
-                self.stream.write(data[sent:])
-            except StreamClosedError:
-                return False
-        return True
+        return send_frame(self.stream, self.buffer, self.send_now, data)  # type: ignore[arg-type]
 
     def _unlist(self) -> None:
         self.writable = False

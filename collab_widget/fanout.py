@@ -31,9 +31,8 @@ from typing import Any
 
 import engineio.packet
 import socketio
-from tornado.iostream import StreamClosedError
 
-from .eiodriver import Carriers
+from .eiodriver import Carriers, send_frame
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 log = logging.getLogger(__name__)
@@ -234,31 +233,9 @@ class Fanout:
             return False
         queue = socket.queue
         if socket.upgraded and not socket.upgrading and not queue._queue and queue._getters:
-            # The registered handler, else the one in the session's environ.
-            handler = self.websockets.get(eio_sid)
-            if handler is not None:
-                stream = getattr(handler.ws_connection, "stream", None)
-            else:
-                stream = self._stream(eio_sid, socket)
+            stream = self._stream(eio_sid, socket)
             if stream is not None and not stream._closed:
-                _write(stream, frame.ws)
+                send_frame(stream, stream._write_buffer, stream.socket.send, frame.ws)
                 return True
         queue.put_nowait(frame.packet)
         return True
-
-
-def _write(stream: Any, data: bytes) -> None:
-    """Write ``data`` to an open tornado IOStream: behind what tornado still holds, else
-    straight with ``send(2)`` (what the kernel does not take goes to tornado's buffer).
-    Compression is off for our connections, so a frame is the same for everyone."""
-    try:
-        if stream._write_buffer._size:  # tornado still holds output: queue behind it
-            stream.write(data)
-            return
-        sent = stream.socket.send(data)
-    except BlockingIOError:
-        sent = 0
-    except (OSError, StreamClosedError):
-        return  # gone; the reader notices and disconnects the session
-    if sent < len(data):
-        stream.write(data[sent:])

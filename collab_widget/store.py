@@ -1,5 +1,5 @@
-"""The default history store: durable chat history in SQLite (standard library), off the
-event loop.
+"""The default history store: durable chat history in SQLite (standard library); nothing
+that waits runs on the event loop.
 
 Two connections, so the event loop never waits for the disk or for a lock:
 
