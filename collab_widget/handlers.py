@@ -25,7 +25,7 @@ from jupyter_server.utils import ensure_async
 from tornado import httputil, web, websocket
 from tornado.iostream import IOStream
 
-from . import eiodriver
+from . import eiodriver, wsframes
 from .sessions import SocketService
 from .transport import (
     DuplicateSessionId,
@@ -52,7 +52,9 @@ def socketio_handler(service: SocketService) -> type[web.RequestHandler]:
     allow_payload_packets(max_body)
 
     @web.stream_request_body
-    class SocketIOHandler(engineio_handler, JupyterHandler):  # type: ignore[misc, valid-type]
+    class SocketIOHandler(  # type: ignore[misc, valid-type]
+        wsframes.BatchReading, engineio_handler, JupyterHandler
+    ):
         """Engine.IO on both transports, authenticated per request like any Jupyter API."""
 
         auth_resource = AUTH_RESOURCE

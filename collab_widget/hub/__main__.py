@@ -24,6 +24,7 @@ from tornado import web
 from ..app import CollabApp
 from ..gcpolicy import freeze_startup_objects
 from ..settings import ServiceSettings
+from ..wsframes import BatchReading
 from .auth import HubTokens, token_from_headers
 from .config import SERVICE_CONFIG_ENV
 from .routes import RelayedBackend
@@ -37,7 +38,7 @@ def relay_handler(service: ClassService, tokens: HubTokens) -> type[web.RequestH
     without a token the Hub vouches for is refused (403) before any Engine.IO session."""
     base: type[web.RequestHandler] = socketio.get_tornado_handler(service.sio)
 
-    class RelayHandler(base):  # type: ignore[valid-type,misc]
+    class RelayHandler(BatchReading, base):  # type: ignore[valid-type,misc]
         async def prepare(self) -> None:
             if service.closing:
                 raise web.HTTPError(410)
