@@ -109,18 +109,21 @@ class BatchReadingProtocol(WebSocketProtocol13):
         while not self.client_terminated:
             frame = read_header(data, pos)
             if frame is None:  # the next header is not all there: read what has arrived
+                rest, data = data[pos:], b""  # what was handled is not kept while idle
                 chunk = await stream.read_bytes(READ_SIZE, partial=True)
                 self._wire_bytes_in += len(chunk)
-                data = data[pos:] + chunk if pos < len(data) else chunk
+                data = rest + chunk if rest else chunk
                 pos = 0
                 continue
             if not self._admissible(frame):
                 return
             end = pos + frame.start + frame.length
             if end > len(data):  # the payload is on its way
-                rest = await stream.read_bytes(end - len(data))
+                missing = end - len(data)
+                data = data[pos:]
+                rest = await stream.read_bytes(missing)
                 self._wire_bytes_in += len(rest)
-                data = data[pos:] + rest
+                data += rest
                 pos = 0
                 continue
             handled = self._frame(frame, data[pos + frame.start : end])
