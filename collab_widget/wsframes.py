@@ -29,9 +29,9 @@ from tornado.websocket import WebSocketProtocol, WebSocketProtocol13
 
 #: The most one read takes from tornado's buffer (the kernel's receive buffer holds more).
 READ_SIZE = 64 * 1024
-#: As tornado's loop: yield to other connections after this much work in a row, counting
-#: each frame as :data:`FRAME_COST` bytes besides its own, so a client that sends without
-#: pause cannot hold the event loop.
+#: As tornado's own loop does from 6.6 on: yield to other connections after this much work
+#: in a row, counting each frame as :data:`FRAME_COST` bytes besides its own, so a client
+#: that sends without pause cannot hold the event loop.
 YIELD_AFTER = 256 * 1024
 FRAME_COST = 1024
 

@@ -322,6 +322,8 @@ async def test_fragments_count_together_against_the_size_limit(server: Server) -
 
 
 # -- fairness --------------------------------------------------------------------------------
+# Ours only: tornado's own reading yields like this from 6.6 on (6.4, the floor, does not).
+@pytest.mark.parametrize("server", ["batches"], indirect=True)
 async def test_a_client_sending_without_pause_does_not_hold_the_event_loop(
     server: Server,
 ) -> None:
