@@ -471,6 +471,12 @@ async def serve(
     Carrier(socket, handler, inbox, carriers).start()
 
 
+def websocket_stream(handler: Any) -> Any:
+    """The tornado IOStream of a WebSocket handler's connection (None: not a WebSocket, or
+    tornado has let it go because a close began)."""
+    return getattr(getattr(handler, "ws_connection", None), "stream", None)
+
+
 def send_frame(stream: Any, buffer: Any, send: Callable[[bytes], int], data: bytes) -> bool:
     """Write ``data``, a whole WebSocket frame, to an open tornado IOStream: behind what
     tornado still holds (``buffer``, the stream's write buffer), else straight with
@@ -534,7 +540,7 @@ class Carrier:
         self.send_now: Callable[[bytes], int] | None = None
 
     def start(self) -> None:
-        stream = getattr(getattr(self.handler, "ws_connection", None), "stream", None)
+        stream = websocket_stream(self.handler)
         raw = getattr(stream, "socket", None)
         buffer = getattr(stream, "_write_buffer", None)
         if raw is not None and buffer is not None:

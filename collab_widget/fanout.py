@@ -32,7 +32,7 @@ from typing import Any
 import engineio.packet
 import socketio
 
-from .eiodriver import Carriers, send_frame
+from .eiodriver import Carriers, send_frame, websocket_stream
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 log = logging.getLogger(__name__)
@@ -136,13 +136,13 @@ class Fanout:
 
     def _stream(self, eio_sid: str, socket: Any) -> Any:
         """The tornado IOStream of an upgraded (or WebSocket-only) connection, or None: the
-        one place that finds it (the HTTP handler registers upgraded connections; a
-        WebSocket-only one is found through the handler in its environ)."""
+        one place that finds a session's WebSocket handler (the HTTP handler registers
+        upgraded connections; a WebSocket-only one is found through its environ)."""
         handler = self.websockets.get(eio_sid)
         if handler is None and socket.upgraded:
             environ = self.sio.environ.get(eio_sid)
             handler = environ.get("tornado.handler") if environ else None
-        return getattr(getattr(handler, "ws_connection", None), "stream", None)
+        return websocket_stream(handler)
 
     def backlog(self, eio_sid: str) -> int:
         """Bytes of output waiting for a connection: tornado's WebSocket write buffer plus
