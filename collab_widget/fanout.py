@@ -227,7 +227,8 @@ class Fanout:
         an empty queue (nothing of this session is in flight, so writing now keeps its
         order; ``_getters``: the queue's waiting consumers) the frame is written now;
         anything else is queued behind what waits. False if the session is gone or
-        closing."""
+        closing, or its connection broke while written to (as :meth:`Carrier.write_frame
+        <.eiodriver.Carrier.write_frame>`)."""
         socket = self.sio.eio.sockets.get(eio_sid)
         if socket is None or socket.closing or socket.closed:
             return False
@@ -235,7 +236,6 @@ class Fanout:
         if socket.upgraded and not socket.upgrading and not queue._queue and queue._getters:
             stream = self._stream(eio_sid, socket)
             if stream is not None and not stream._closed:
-                send_frame(stream, stream._write_buffer, stream.socket.send, frame.ws)
-                return True
+                return send_frame(stream, stream._write_buffer, stream.socket.send, frame.ws)
         queue.put_nowait(frame.packet)
         return True

@@ -105,20 +105,23 @@ class _Buffer:
 
 
 class _RawSocket:
-    def __init__(self) -> None:
+    def __init__(self, reset: bool = False) -> None:
         self.sent: list[bytes] = []
+        self.reset = reset
 
     def send(self, data: bytes) -> int:
+        if self.reset:
+            raise ConnectionResetError
         self.sent.append(data)
         return len(data)
 
 
 class _LiveStream:
-    def __init__(self, closed: bool = False) -> None:
+    def __init__(self, closed: bool = False, reset: bool = False) -> None:
         self._closed = closed
         # tornado drops the write buffer of a closed stream
         self._write_buffer = None if closed else _Buffer()
-        self.socket = None if closed else _RawSocket()
+        self.socket = None if closed else _RawSocket(reset)
 
     def closed(self) -> bool:
         return self._closed
@@ -148,6 +151,20 @@ def test_a_closing_connection_never_costs_the_others_their_frame():
     assert out.send(frame, ["e1", "e2"]) == 2
     assert live.socket.sent == [frame.ws]  # straight to the socket
     assert sockets["e1"].queue.put == [frame.packet]  # the closed one: its queue, as before
+
+
+def test_a_connection_reset_under_the_write_is_not_counted_as_delivered():
+    from collab_widget.fanout import event_frame
+
+    reset, live = _LiveStream(reset=True), _LiveStream()
+    sockets = {"e1": _EioSocket(), "e2": _EioSocket()}
+    sio = _Sio(_Socket(True), {})
+    sio.eio.sockets = sockets  # type: ignore[assignment]
+    out = Fanout(sio, {"e1": _Handler(reset), "e2": _Handler(live)})  # type: ignore[arg-type]
+    frame = event_frame("message", {"seq": 1})
+    assert out.send(frame, ["e1", "e2"]) == 1  # as a carrier's write_frame counts it
+    assert live.socket.sent == [frame.ws]
+    assert sockets["e1"].queue.put == []  # not queued either: its reader ends the session
 
 
 class _Carrier:
