@@ -1,5 +1,6 @@
-"""Hand-made clients for tests that need what a real client library hides: a WebSocket
-session whose socket the test can stall or cut with a reset."""
+"""Hand-made clients for tests that need what a real client library hides: WebSocket frames
+built byte for byte (any opcode, fragment, reserved bit or length form), the upgrade request,
+and a WebSocket session whose socket the test can stall or cut with a reset."""
 
 from __future__ import annotations
 
@@ -12,17 +13,54 @@ import struct
 from .jupyter import JupyterServer
 
 
-def client_frame(text: str) -> bytes:
-    """A masked WebSocket text frame, as a client sends it."""
-    payload = text.encode()
+def client_frame(
+    payload: str | bytes, opcode: int = 0x1, fin: bool = True, rsv: int = 0, masked: bool = True
+) -> bytes:
+    """A WebSocket frame as a client sends it (a text frame by default; text is sent as
+    UTF-8), masked with a random key unless ``masked`` is False.
+
+    :param opcode: the frame's opcode (0 continues a fragmented message).
+    :param fin: whether this is a message's last frame.
+    :param rsv: reserved bits to set (``0x40``, ``0x20``, ``0x10``).
+    """
+    data = payload.encode() if isinstance(payload, str) else payload
+    first = (0x80 if fin else 0) | rsv | opcode
+    mask_bit = 0x80 if masked else 0
+    size = len(data)
+    if size < 126:
+        header = struct.pack("!BB", first, mask_bit | size)
+    elif size < 2**16:
+        header = struct.pack("!BBH", first, mask_bit | 126, size)
+    else:
+        header = struct.pack("!BBQ", first, mask_bit | 127, size)
+    if not masked:
+        return header + data
     mask = os.urandom(4)
-    size = len(payload)
-    header = (
-        struct.pack("!BB", 0x81, 0x80 | size)
-        if size < 126
-        else struct.pack("!BBH", 0x81, 0x80 | 126, size)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+async def upgrade(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    path: str,
+    headers: str = "",
+) -> None:
+    """Send a WebSocket upgrade request for ``path`` and read the server's 101 answer.
+
+    :param host: the ``Host`` header.
+    :param headers: more header lines, each ending in CRLF.
+    """
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\n{headers}\r\n"
+        ).encode()
     )
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b" 101 " in head, head
 
 
 class RawWebSocket:
@@ -55,15 +93,8 @@ class RawWebSocket:
         # The default limit: the client stops reading at 128 KB not read by the test.
         reader, writer = await asyncio.open_connection(sock=sock)
         path = f"{server.base_url}collab/socket.io/?EIO=4&transport=websocket"
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                f"Sec-WebSocket-Version: 13\r\nAuthorization: token {token}\r\n\r\n"
-            ).encode()
-        )
-        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+        host = f"127.0.0.1:{server.port}"
+        await upgrade(reader, writer, host, path, f"Authorization: token {token}\r\n")
         session = cls(reader, writer)
         await session.send("40")
         return session

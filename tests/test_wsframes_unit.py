@@ -5,7 +5,6 @@ and once with ours, and a raw TCP client sends hand-made frames."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import socket
 import struct
@@ -23,7 +22,10 @@ from collab_widget.wsframes import (
     reading_in_batches,
 )
 
-TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
+from .conftest import until
+from .rawclients import client_frame, upgrade
+
+BINARY, CLOSE, PING, PONG = 0x2, 0x8, 0x9, 0xA
 MAX_MESSAGE = 100_000
 
 
@@ -99,16 +101,7 @@ class Client:
     @classmethod
     async def connect(cls, port: int) -> Client:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101"), head
+        await upgrade(reader, writer, "127.0.0.1", "/ws")
         return cls(reader, writer)
 
     async def send(self, data: bytes, piecewise: bool = False) -> None:
@@ -144,36 +137,10 @@ class Client:
         self.writer.close()
 
 
-def frame(
-    opcode: int, payload: bytes, fin: bool = True, rsv: int = 0, masked: bool = True
-) -> bytes:
-    """One client frame, masked with a random key unless ``masked`` is False."""
-    first = (0x80 if fin else 0) | rsv | opcode
-    n = len(payload)
-    mask_bit = 0x80 if masked else 0
-    if n < 126:
-        head = struct.pack("!BB", first, mask_bit | n)
-    elif n < 2**16:
-        head = struct.pack("!BBH", first, mask_bit | 126, n)
-    else:
-        head = struct.pack("!BBQ", first, mask_bit | 127, n)
-    if not masked:
-        return head + payload
-    key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.005)
-
-
 # -- the protocol in use ---------------------------------------------------------------------
 async def test_the_batch_reader_is_tornados_protocol_with_its_state(server: Server) -> None:
     client = await Client.connect(server.port)
-    await client.send(frame(TEXT, b"hi"))
+    await client.send(client_frame(b"hi"))
     await until(lambda: server.seen.messages)
     expected = BatchReadingProtocol if server.batches else websocket.WebSocketProtocol13
     assert server.seen.protocols == [expected]
@@ -217,7 +184,7 @@ def test_only_tornados_own_protocol_is_changed() -> None:
 async def test_many_frames_sent_at_once_are_each_a_message_in_order(server: Server) -> None:
     client = await Client.connect(server.port)
     texts = [f"message {i} " + "x" * (i % 300) for i in range(200)]
-    burst = b"".join(frame(TEXT, t.encode()) for t in texts) + frame(BINARY, b"\x00\xff")
+    burst = b"".join(client_frame(t) for t in texts) + client_frame(b"\x00\xff", BINARY)
     await client.send(burst)
     await until(lambda: len(server.seen.messages) == 201)
     assert server.seen.messages == [*texts, b"\x00\xff"]
@@ -226,7 +193,7 @@ async def test_many_frames_sent_at_once_are_each_a_message_in_order(server: Serv
 
 async def test_a_frame_arriving_byte_by_byte_is_one_message(server: Server) -> None:
     client = await Client.connect(server.port)
-    await client.send(frame(TEXT, "héllo".encode()) + frame(TEXT, b"z" * 130), piecewise=True)
+    await client.send(client_frame("héllo") + client_frame(b"z" * 130), piecewise=True)
     await until(lambda: len(server.seen.messages) == 2)
     assert server.seen.messages == ["héllo", "z" * 130]
     client.close()
@@ -235,8 +202,8 @@ async def test_a_frame_arriving_byte_by_byte_is_one_message(server: Server) -> N
 async def test_16_and_64_bit_lengths_and_unmasked_frames(server: Server) -> None:
     client = await Client.connect(server.port)
     medium, large = "m" * 1000, "L" * 70_000
-    await client.send(frame(TEXT, medium.encode()) + frame(TEXT, large.encode()))
-    await client.send(frame(TEXT, b"plain", masked=False))  # tornado accepts these
+    await client.send(client_frame(medium) + client_frame(large))
+    await client.send(client_frame(b"plain", masked=False))  # tornado accepts these
     await until(lambda: len(server.seen.messages) == 3)
     assert server.seen.messages == [medium, large, "plain"]
     client.close()
@@ -245,10 +212,10 @@ async def test_16_and_64_bit_lengths_and_unmasked_frames(server: Server) -> None
 async def test_a_fragmented_message_with_a_ping_between_its_fragments(server: Server) -> None:
     client = await Client.connect(server.port)
     parts = [
-        frame(TEXT, b"one ", fin=False),
-        frame(PING, b"are you there"),
-        frame(0, b"two ", fin=False),
-        frame(0, b"three"),
+        client_frame(b"one ", fin=False),
+        client_frame(b"are you there", PING),
+        client_frame(b"two ", 0, fin=False),
+        client_frame(b"three", 0),
     ]
     await client.send(b"".join(parts))
     assert await asyncio.wait_for(client.frame(), 5) == (PONG, b"are you there")
@@ -259,7 +226,7 @@ async def test_a_fragmented_message_with_a_ping_between_its_fragments(server: Se
 
 async def test_a_close_frame_is_answered_and_ends_the_connection(server: Server) -> None:
     client = await Client.connect(server.port)
-    await client.send(frame(TEXT, b"last") + frame(CLOSE, struct.pack("!H", 1000) + b"bye"))
+    await client.send(client_frame(b"last") + client_frame(struct.pack("!H", 1000) + b"bye", CLOSE))
     assert await asyncio.wait_for(client.frame(), 5) == (CLOSE, struct.pack("!H", 1000))
     await asyncio.wait_for(server.seen.closed.wait(), 5)
     assert (server.seen.close_code, server.seen.close_reason) == (1000, "bye")
@@ -271,13 +238,13 @@ async def test_a_close_frame_is_answered_and_ends_the_connection(server: Server)
 @pytest.mark.parametrize(
     "bad",
     [
-        frame(0, b"nothing to continue"),
-        frame(TEXT, b"reserved bits", rsv=0x40),
-        frame(PING, b"p" * 126),
-        frame(PING, b"fragmented", fin=False),
-        frame(TEXT, b"a", fin=False) + frame(TEXT, b"b"),
-        frame(TEXT, b"\xff\xfe not utf-8"),
-        frame(0x3, b"unknown opcode"),
+        client_frame(b"nothing to continue", 0),
+        client_frame(b"reserved bits", rsv=0x40),
+        client_frame(b"p" * 126, PING),
+        client_frame(b"fragmented", PING, fin=False),
+        client_frame(b"a", fin=False) + client_frame(b"b"),
+        client_frame(b"\xff\xfe not utf-8"),
+        client_frame(b"unknown opcode", 0x3),
     ],
     ids=[
         "continuation-without-start",
@@ -293,7 +260,7 @@ async def test_a_frame_that_breaks_the_protocol_aborts_the_connection(
     server: Server, bad: bytes
 ) -> None:
     client = await Client.connect(server.port)
-    await client.send(frame(TEXT, b"before") + bad + frame(TEXT, b"after"))
+    await client.send(client_frame(b"before") + bad + client_frame(b"after"))
     assert await client.closed()
     await asyncio.wait_for(server.seen.closed.wait(), 5)
     assert server.seen.messages == ["before"]
@@ -314,7 +281,7 @@ async def test_a_message_over_the_size_limit_is_refused_before_its_payload(serve
 async def test_fragments_count_together_against_the_size_limit(server: Server) -> None:
     client = await Client.connect(server.port)
     half = b"h" * (MAX_MESSAGE // 2 + 1)
-    await client.send(frame(TEXT, half, fin=False) + frame(0, half))
+    await client.send(client_frame(half, fin=False) + client_frame(half, 0))
     opcode, payload = await asyncio.wait_for(client.frame(), 5)
     assert (opcode, payload[:2]) == (CLOSE, struct.pack("!H", 1009))
     assert await client.closed()
@@ -329,7 +296,7 @@ async def test_a_client_sending_without_pause_does_not_hold_the_event_loop(
 ) -> None:
     client = await Client.connect(server.port)
     count = 3000
-    burst = b"".join(frame(TEXT, b"%04d" % i + b"." * 100) for i in range(count))
+    burst = b"".join(client_frame(b"%04d" % i + b"." * 100) for i in range(count))
     await client.send(burst)
     await until(lambda: len(server.seen.messages) == count)
     ran = server.seen.handled_when_others_ran
@@ -339,12 +306,12 @@ async def test_a_client_sending_without_pause_does_not_hold_the_event_loop(
 
 # -- the header reader -----------------------------------------------------------------------
 def test_read_header_waits_for_a_whole_header() -> None:
-    whole = frame(TEXT, b"x" * 300)
+    whole = client_frame(b"x" * 300)
     for cut in range(8):  # 2 bytes + 2 of length + 4 of mask
         assert read_header(whole[:cut], 0) is None
     header = read_header(b"junk" + whole, 4)
     assert header is not None
     assert (header.first, header.start, header.length) == (0x81, 8, 300)
     assert header.mask == whole[4:8]
-    unmasked = read_header(frame(BINARY, b"y", masked=False), 0)
+    unmasked = read_header(client_frame(b"y", BINARY, masked=False), 0)
     assert unmasked is not None and (unmasked.start, unmasked.length, unmasked.mask) == (2, 1, None)
