@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -200,21 +201,20 @@ async def test_an_append_that_needs_no_wait_is_done_on_the_event_loop_in_order(t
     assert (stored["seq"], duplicate) == (1, False)
     assert (store.appends_now, store.appends_queued) == (1, 0)
     # While the writer thread has work, appends queue behind it: the order is kept.
-    started = asyncio.Event()
-    release = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    started, release = asyncio.Event(), threading.Event()
 
     def change(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
-        asyncio.run_coroutine_threadsafe(_set(started), loop).result()
-        asyncio.run_coroutine_threadsafe(_wait(release), loop).result()
+        loop.call_soon_threadsafe(started.set)
+        assert release.wait(5)
         return {"hands": []}, None
 
-    loop = asyncio.get_running_loop()
     update = asyncio.ensure_future(store.update_classroom("r", change))
     await started.wait()
     behind = asyncio.ensure_future(store.append(message("r", "behind")))
     await asyncio.sleep(0.05)
     assert not behind.done()
-    release.set_result(None)
+    release.set()
     await update
     assert (await behind)[0]["seq"] == 2
     assert (store.appends_now, store.appends_queued) == (1, 1)
@@ -225,14 +225,6 @@ async def test_an_append_that_needs_no_wait_is_done_on_the_event_loop_in_order(t
     assert (await durable.append(message("r", "x")))[0]["seq"] == 1
     assert (durable.appends_now, durable.appends_queued) == (0, 1)
     await durable.close()
-
-
-async def _set(event: asyncio.Event) -> None:
-    event.set()
-
-
-async def _wait(future: asyncio.Future[None]) -> None:
-    await future
 
 
 async def test_checkpoints_run_off_the_write_path(tmp_path, monkeypatch):
