@@ -139,14 +139,21 @@ class _EioSocket:
     closed: bool = False
 
 
+def websocket_fanout(streams: dict[str, _LiveStream]) -> tuple[Fanout, dict[str, _EioSocket]]:
+    """A fan-out over upgraded sessions of python-engineio's own driver (no carriers), one
+    per stream, and those sessions."""
+    sockets = {eio_sid: _EioSocket() for eio_sid in streams}
+    sio = _Sio(_Socket(True), {})
+    sio.eio.sockets = sockets  # type: ignore[assignment]
+    handlers = {eio_sid: _Handler(stream) for eio_sid, stream in streams.items()}
+    return Fanout(sio, handlers), sockets  # type: ignore[arg-type]
+
+
 def test_a_closing_connection_never_costs_the_others_their_frame():
     from collab_widget.fanout import event_frame
 
     gone, live = _LiveStream(closed=True), _LiveStream()
-    sockets = {"e1": _EioSocket(), "e2": _EioSocket()}
-    sio = _Sio(_Socket(True), {})
-    sio.eio.sockets = sockets  # type: ignore[assignment]
-    out = Fanout(sio, {"e1": _Handler(gone), "e2": _Handler(live)})  # type: ignore[arg-type]
+    out, sockets = websocket_fanout({"e1": gone, "e2": live})
     frame = event_frame("message", {"seq": 1})
     assert out.send(frame, ["e1", "e2"]) == 2
     assert live.socket.sent == [frame.ws]  # straight to the socket
@@ -157,10 +164,7 @@ def test_a_connection_reset_under_the_write_is_not_counted_as_delivered():
     from collab_widget.fanout import event_frame
 
     reset, live = _LiveStream(reset=True), _LiveStream()
-    sockets = {"e1": _EioSocket(), "e2": _EioSocket()}
-    sio = _Sio(_Socket(True), {})
-    sio.eio.sockets = sockets  # type: ignore[assignment]
-    out = Fanout(sio, {"e1": _Handler(reset), "e2": _Handler(live)})  # type: ignore[arg-type]
+    out, sockets = websocket_fanout({"e1": reset, "e2": live})
     frame = event_frame("message", {"seq": 1})
     assert out.send(frame, ["e1", "e2"]) == 1  # as a carrier's write_frame counts it
     assert live.socket.sent == [frame.ws]
